@@ -1,0 +1,81 @@
+"""The set-up files agree with each other: pins, Python version, the README's two commands, CI."""
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / 'pyproject.toml').read_text())
+
+
+def pins(requirements):
+    """{'name': 'version'} of the `name==version` entries in a list of requirement strings."""
+    found = {}
+    for req in requirements:
+        match = re.fullmatch(r'\s*([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==([^\s;#]+).*', req)
+        if match:
+            found[match.group(1).lower().replace('_', '-')] = match.group(3)
+    return found
+
+
+def test_python_is_3_8_to_3_11_and_this_is_3_11():
+    assert PYPROJECT['project']['requires-python'] == '>=3.8,<3.12'
+    assert sys.version_info[:2] == (3, 11)
+
+
+def test_runtime_pins_include_the_stack():
+    runtime = pins(PYPROJECT['project']['dependencies'])
+    assert runtime['d2l'] == '1.0.3' and runtime['numpy'] == '1.23.5' and runtime['nbval'] == '0.11.0'
+    extras = PYPROJECT['project']['optional-dependencies']
+    assert pins(extras['cpu']) == {'mxnet': '1.9.1'}
+    assert pins(extras['gpu']) == {'mxnet-cu112': '1.9.1'}
+
+
+def test_constraints_agree_with_pyproject():
+    constraints = pins((ROOT / 'constraints.txt').read_text().splitlines())
+    declared = pins(PYPROJECT['project']['dependencies'])
+    for extra in PYPROJECT['project']['optional-dependencies'].values():
+        declared.update(pins(extra))
+    declared.pop('mxnet-cu112')   # the GPU build is not in the CPU freeze
+    disagree = {name: (version, constraints.get(name)) for name, version in declared.items()
+                if constraints.get(name) != version}
+    assert not disagree, f'pyproject.toml vs constraints.txt: {disagree}'
+
+
+def test_environment_yml_agrees_with_pyproject():
+    env = yaml.safe_load((ROOT / 'environment.yml').read_text())
+    conda = [d for d in env['dependencies'] if isinstance(d, str)]
+    pip_part = next(d['pip'] for d in env['dependencies'] if isinstance(d, dict))
+    assert 'python=3.11' in conda and 'cudatoolkit=11.2' in conda and 'cudnn=8' in conda
+    assert env['channels'] == ['conda-forge']
+    assert '-e .[gpu]' in pip_part and '-c constraints.txt' in pip_part
+    runtime = pins(PYPROJECT['project']['dependencies'])
+    for name, version in pins(pip_part).items():
+        assert runtime[name] == version, f'environment.yml pins {name}=={version}, pyproject {runtime[name]}'
+
+
+def test_every_environment_pin_has_a_comment():
+    for line in (ROOT / 'environment.yml').read_text().splitlines():
+        if re.match(r'\s*- [^#]*[=<>]', line):
+            assert '#' in line, f'pin without a comment saying why: {line.strip()}'
+
+
+def test_readme_starts_with_the_two_commands():
+    readme = (ROOT / 'README.md').read_text()
+    first_block = readme.split('```')[1]
+    assert 'make lab' in first_block and 'make test' in first_block
+
+
+def test_ci_runs_make_test_and_nothing_else():
+    commands = [line for line in (ROOT / '.ci' / 'run').read_text().splitlines()
+                if line.strip() and not line.startswith(('#', 'set ', 'cd '))]
+    assert commands == ['make test']
+
+
+def test_lab_binds_loopback_and_keeps_token_auth():
+    makefile = (ROOT / 'Makefile').read_text()
+    lab = makefile.split('\nlab:')[1].split('\n\n')[0]
+    assert '--ip=127.0.0.1' in lab and 'token' not in lab.replace('token auth', '')
+    assert '--allow-root' in lab and 'id -u' in lab
