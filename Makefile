@@ -30,7 +30,13 @@ $(STAMP): pyproject.toml constraints.txt
 	  echo "  MXNet 1.9.1 needs numpy < 1.24, and d2l 1.0.3 pins numpy 1.23.5, which has no wheels for 3.12+." >&2; \
 	  echo "  Install it, e.g. 'apt-get install python3.11 python3.11-venv' or 'pyenv install 3.11'." >&2; \
 	  exit 1; fi
-	@test -x $(PY) || { echo "Creating $(VENV) with $(PYTHON311)"; $(PYTHON311) -m venv $(VENV); }
+	@test -x $(PY) || { echo "Creating $(VENV) with $(PYTHON311)"; $(PYTHON311) -m venv $(VENV) || { \
+	  rm -rf $(VENV); \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "venv failed: installing Debian's python3.11-venv ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-venv >/dev/null \
+	    && $(PYTHON311) -m venv $(VENV); \
+	  else echo "error: '$(PYTHON311) -m venv' failed; install python3.11-venv (Debian/Ubuntu)" >&2; exit 1; fi; }; }
 	$(PY) -m pip install --quiet --upgrade "pip>=23.2"
 	@# The CPU and GPU builds are two packages that both provide `mxnet`: remove the other one first.
 	$(PY) -m pip uninstall --quiet --yes $(if $(filter gpu,$(EXTRA)),mxnet,mxnet-cu112) 2>/dev/null || true
