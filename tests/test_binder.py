@@ -1,0 +1,89 @@
+"""Binder's files agree with pyproject.toml, and every notebook's Binder badge opens that notebook."""
+import json
+import os
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+BINDER = ROOT / 'binder'
+BADGE = re.compile(r'\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]'
+                   r'\(https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/HEAD\?labpath=notebooks%2F([\w.-]+\.ipynb)\)')
+
+
+def exact_pins(requirements):
+    """{'name': 'version'} of requirement strings, each of which must pin one exact version."""
+    pins = {}
+    for text in requirements:
+        req = Requirement(text)
+        specs = list(req.specifier)
+        assert len(specs) == 1 and specs[0].operator == '==', f'not an exact pin: {text!r}'
+        pins[req.name.lower().replace('_', '-')] = specs[0].version
+    return pins
+
+
+@pytest.fixture(scope='module')
+def project():
+    return tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']
+
+
+@pytest.fixture(scope='module')
+def environment():
+    return yaml.safe_load((BINDER / 'environment.yml').read_text())
+
+
+def test_binder_pins_are_pyprojects_runtime_and_cpu_pins(project, environment):
+    pip_part = next(d['pip'] for d in environment['dependencies'] if isinstance(d, dict))
+    expected = exact_pins(project['dependencies'] + project['optional-dependencies']['cpu'])
+    assert exact_pins(pip_part) == expected
+
+
+def test_binder_python_is_the_one_the_project_supports(project, environment):
+    conda = [d for d in environment['dependencies'] if isinstance(d, str)]
+    pythons = [d for d in conda if d.startswith('python')]
+    assert pythons == ['python=3.11']
+    assert project['requires-python'] == '>=3.8,<3.12'  # 3.11 is inside; 3.12 breaks numpy 1.23.5
+    assert 'pip' in conda and not any('cu' in d and 'mxnet' in d for d in conda)
+
+
+def test_every_binder_pin_says_why():
+    for line in (BINDER / 'environment.yml').read_text().splitlines():
+        if re.match(r'\s*- [^#]*[=<>]', line):
+            assert '#' in line, f'pin without a comment: {line.strip()}'
+
+
+def test_apt_txt_installs_the_dataset():
+    packages = [line.strip() for line in (BINDER / 'apt.txt').read_text().splitlines()
+                if line.strip() and not line.startswith('#')]
+    assert packages == ['dataset-fashion-mnist']
+
+
+def test_postbuild_is_strict_executable_and_installs_the_project():
+    script = BINDER / 'postBuild'
+    lines = script.read_text().splitlines()
+    assert lines[0] == '#!/bin/bash' and 'set -e' in lines
+    assert os.access(script, os.X_OK)
+    commands = [line for line in lines if line.strip() and not line.startswith('#')]
+    assert 'python -m pip install --no-deps -e .' in commands  # dependencies come from environment.yml
+    assert 'python -m d2l_extras.data' in commands             # the apt.txt data is really found
+
+
+def test_git_keeps_postbuild_executable():
+    out = subprocess.run(['git', 'ls-files', '-s', 'binder/postBuild'], cwd=ROOT,
+                         capture_output=True, text=True).stdout
+    if not out:
+        pytest.skip('binder/postBuild is not committed yet')
+    assert out.startswith('100755'), out
+
+
+@pytest.mark.parametrize('path', sorted((ROOT / 'notebooks').glob('[0-9][0-9]_*.ipynb')), ids=lambda p: p.name)
+def test_binder_badge_opens_this_notebook(path):
+    first = json.loads(path.read_text())['cells'][0]
+    source = ''.join(first['source'])
+    found = BADGE.findall(source)
+    assert found == [path.name], f'{path.name}: first cell needs a Binder badge with labpath=notebooks%2F{path.name}'
