@@ -1,0 +1,111 @@
+"""What a trained classifier gets right and wrong: accuracy, predictions, confusion matrix, mistakes.
+
+Every function takes the network and a loader of ``(X, y)`` batches (such as the test ``BatchLoader``
+of :mod:`d2l_extras.data`) and runs on one or several devices, adding up on the device and copying to
+the host once at the end, not after every batch.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import mxnet as mx
+import numpy as onp
+
+from .data import CLASS_NAMES, show_images
+
+
+def _devices(devices: mx.Context | Sequence[mx.Context] | None) -> list[mx.Context]:
+    if devices is None:
+        return [mx.cpu()]
+    return [devices] if isinstance(devices, mx.Context) else list(devices)
+
+
+def evaluate_accuracy(net, data_iter: Iterable, devices=None) -> float:
+    """Share of examples whose highest-scoring class is the label (batches split over ``devices``)."""
+    from mxnet import gluon
+    devices = _devices(devices)
+    correct = [None] * len(devices)
+    total = 0
+    for X, y in data_iter:
+        total += y.shape[0]
+        Xs = gluon.utils.split_and_load(X, devices, even_split=False)
+        ys = gluon.utils.split_and_load(y, devices, even_split=False)
+        for i, (Xi, yi) in enumerate(zip(Xs, ys)):
+            hits = (net(Xi).argmax(axis=1).astype('int32') == yi.astype('int32')).astype('float32').sum()
+            correct[i] = hits if correct[i] is None else correct[i] + hits
+    if total == 0:
+        raise ValueError('data_iter must yield at least one batch')
+    return sum(float(c.item()) for c in correct if c is not None) / total
+
+
+def predict(net, data_iter: Iterable, device: mx.Context | None = None) -> tuple[onp.ndarray, onp.ndarray]:
+    """Labels and predicted class probabilities of every example: int ``(N,)`` and float32 ``(N, C)``."""
+    from mxnet import npx
+    device = device or mx.cpu()
+    labels, probs = [], []
+    for X, y in data_iter:
+        probs.append(npx.softmax(net(X.as_in_ctx(device)), axis=1))
+        labels.append(y)
+    if not labels:
+        raise ValueError('data_iter must yield at least one batch')
+    return (onp.concatenate([y.asnumpy() for y in labels]).astype(onp.int64),
+            onp.concatenate([p.asnumpy() for p in probs]).astype(onp.float32))
+
+
+def confusion_matrix(labels: Sequence[int], predictions: Sequence[int],
+                     num_classes: int = len(CLASS_NAMES)) -> onp.ndarray:
+    """Counts ``cm[true, predicted]`` as an int64 ``(num_classes, num_classes)`` array."""
+    labels, predictions = onp.asarray(labels, dtype=onp.int64), onp.asarray(predictions, dtype=onp.int64)
+    if labels.shape != predictions.shape:
+        raise ValueError(f'labels and predictions differ in shape: {labels.shape} vs {predictions.shape}')
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f'num_classes must be a positive integer, got {num_classes!r}')
+    for name, values in (('labels', labels), ('predictions', predictions)):
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(f'{name} must lie in 0-{num_classes - 1}, got {values.min()}..{values.max()}')
+    return onp.bincount(labels * num_classes + predictions,
+                        minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def plot_confusion_matrix(cm: onp.ndarray, class_names: Sequence[str] = CLASS_NAMES, figsize=(6.5, 5.5)):
+    """The confusion matrix as a heat map with the count in every cell; returns the figure."""
+    import matplotlib.pyplot as plt
+    cm = onp.asarray(cm)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(class_names):
+        raise ValueError(f'cm must be square with one row per class ({len(class_names)}), got {cm.shape}')
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.imshow(cm, cmap='Blues')
+    ticks = range(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=45, ha='right')
+    ax.set_yticks(ticks, class_names)
+    ax.set_xlabel('predicted')
+    ax.set_ylabel('true')
+    for (i, j), count in onp.ndenumerate(cm):
+        ax.text(j, i, int(count), ha='center', va='center', fontsize=7,
+                color='white' if count > cm.max() / 2 else 'black')
+    fig.tight_layout()
+    return fig
+
+
+def most_confident_mistakes(labels: Sequence[int], probs: onp.ndarray, k: int = 8) -> onp.ndarray:
+    """Indices of the ``k`` wrong predictions made with the highest probability, most confident first."""
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f'k must be a positive integer, got {k!r}')
+    labels, probs = onp.asarray(labels), onp.asarray(probs)
+    predictions = probs.argmax(axis=1)
+    wrong = onp.flatnonzero(predictions != labels)
+    confidence = probs[wrong, predictions[wrong]]
+    return wrong[onp.argsort(-confidence, kind='stable')[:k]]
+
+
+def show_predictions(images, labels: Sequence[int], probs: onp.ndarray, index: Sequence[int] | None = None,
+                     ncols: int = 8):
+    """A gallery of images titled ``true (pred: predicted)``, wrong ones in red; returns the figure.
+
+    ``images`` are the test images (e.g. the uint8 28x28 originals), ``index`` picks which to show
+    (default: the first ``ncols``).
+    """
+    index = onp.arange(min(ncols, len(labels))) if index is None else onp.asarray(index)
+    predictions = onp.asarray(probs).argmax(axis=1)
+    return show_images([images[i] for i in index], [labels[i] for i in index],
+                       [predictions[i] for i in index], ncols=ncols)
