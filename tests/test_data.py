@@ -273,3 +273,18 @@ def test_show_images_bad_arguments():
         data.show_images([])
     with pytest.raises(ValueError, match='ncols must be a positive integer'):
         data.show_images([onp.zeros((28, 28))], ncols=0)
+
+
+def test_loaders_work_with_d2l_train_ch6(tiny_fashion_mnist, capsys):
+    """The loaders are drop-in for d2l's own training loop (d2l.train_ch6)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import mxnet as mx
+    from d2l import mxnet as d2l
+    from mxnet.gluon import nn
+    mx.random.seed(0)
+    train, test = data.load_data_fashion_mnist(10, resize=32, root=tiny_fashion_mnist)
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(4, kernel_size=3), nn.GlobalAvgPool2D(), nn.Dense(10))
+    d2l.train_ch6(net, train, test, num_epochs=1, lr=0.1, device=mx.cpu())
+    assert 'test acc' in capsys.readouterr().out
