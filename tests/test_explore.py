@@ -1,0 +1,102 @@
+"""The functions behind the sliders: numbers checked against the real blocks, and bad inputs."""
+import numpy as onp
+import pytest
+from matplotlib.figure import Figure
+
+from d2l_extras.explore import (Report, check_theta, compression_table, deck_vs_fixed,
+                                dense_block_diagram, dense_block_table, explore_compression,
+                                explore_dense_block, explore_densenet, feature_maps_figure,
+                                spatial_size_table)
+
+
+def test_explore_dense_block_defaults_are_the_decks_example():
+    report = explore_dense_block()
+    assert isinstance(report, Report) and isinstance(report.figure, Figure)
+    assert report.text.startswith('Output shape: (1, 23, 8, 8)\n')
+    assert list(report.table['sees channels']) == [3, 13]
+    # BN (2 trainable per input channel) + 3x3 conv with bias
+    assert list(report.table['params']) == [2 * 3 + 3 * 10 * 9 + 10, 2 * 13 + 13 * 10 * 9 + 10]
+
+
+@pytest.mark.parametrize('growth_rate, num_convs, in_channels', [(1, 1, 1), (64, 8, 128), (7, 3, 5)])
+def test_explore_dense_block_follows_the_sliders(growth_rate, num_convs, in_channels):
+    report = explore_dense_block(growth_rate, num_convs, in_channels)
+    out = in_channels + num_convs * growth_rate
+    assert report.text.startswith(f'Output shape: (1, {out}, 8, 8)')
+    assert len(report.table) == num_convs
+    assert report.table['output channels'].iloc[-1] == out
+    assert len(report.figure.axes[0].patches) == (num_convs + 1) * (num_convs + 2) // 2   # one arc per edge
+
+
+def test_feature_maps_figure_shows_every_new_map():
+    image = onp.linspace(0, 1, 28 * 28).reshape(28, 28)
+    fig = feature_maps_figure(image, growth_rate=3, num_convs=2)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 1 + 2 * 3
+
+
+@pytest.mark.parametrize('theta, expected', [(1, 192), (0.5, 96), (0.29, 55), (0.001, None)])
+def test_check_theta(theta, expected):
+    if expected is None:
+        with pytest.raises(ValueError, match='at least 1 channel'):
+            check_theta(theta, 192)
+    else:
+        assert check_theta(theta, 192) == expected
+    assert check_theta(0.29, 100) == 29        # not 28 from 28.999999999999996
+
+
+def test_compression_saves_what_the_formulas_say():
+    table = compression_table(0.5)
+    # transition: BN(2 x 192) + 1x1 conv 192 -> 96 with bias; theta=1 keeps 192
+    assert table.loc['transition', 'params (θ=0.5)'] == 2 * 192 + 192 * 96 + 96
+    assert table.loc['transition', 'params (θ=1)'] == 2 * 192 + 192 * 192 + 192
+    assert table.loc['transition', 'MFLOPs saved'] == 0.5
+    assert table.loc['both', 'params (θ=1)'] == table.loc[['transition', 'next dense block'], 'params (θ=1)'].sum()
+    assert 0 < table.loc['next dense block', 'params saved'] < 0.5
+    assert compression_table(1.0).loc['both', 'params saved'] == 0
+    report = explore_compression(0.25)
+    assert 'floor(0.25 x 192) = 48 channels at 12 x 12' in report.text
+
+
+def test_deck_vs_fixed():
+    table = deck_vs_fixed()
+    assert table.loc['total (whole net)', 'deck: params'] == 982_506
+    assert table.loc['total (whole net)', 'fixed: params'] == 758_226
+    transitions = table.index.str.contains('AvgPool')
+    assert list(table.loc[transitions, 'deck: channels']) == [96, 160, 224]
+    assert list(table.loc[transitions, 'fixed: channels']) == [96, 112, 120]
+
+
+def test_spatial_size_table():
+    table = spatial_size_table((28, 29, 96))
+    assert list(table.loc['works?']) == ['no', 'yes', 'yes']
+    assert table.loc['transition 3', '96 px'] == 3
+
+
+def test_explore_densenet():
+    report = explore_densenet()
+    assert '758,226 parameters, 0.258 GFLOPs per image' in report.text
+    assert report.table['layer'].iloc[-1] == 'total'
+    small = explore_densenet(growth_rate=8, convs_per_block=(2, 2), input_size=32, fixed=False)
+    assert 'convs_per_block=(2, 2), fixed=False) at 32 x 32' in small.text
+
+
+@pytest.mark.parametrize('call, match', [
+    (lambda: explore_dense_block(growth_rate=0), 'growth_rate must be a positive integer'),
+    (lambda: explore_dense_block(num_convs=-1), 'num_convs must be a positive integer'),
+    (lambda: dense_block_table(in_channels=1.5), 'in_channels must be a positive integer'),
+    (lambda: dense_block_diagram(growth_rate='8'), 'growth_rate must be a positive integer'),
+    (lambda: feature_maps_figure(onp.zeros((1, 28, 28))), 'image must have rank 2'),
+    (lambda: feature_maps_figure(onp.zeros((28, 28)), growth_rate=17), r'growth_rate must be an integer from 1 to 16'),
+    (lambda: explore_compression(theta=0), r'theta must be a number in \(0, 1\]'),
+    (lambda: explore_compression(theta=1.5), r'theta must be a number in \(0, 1\]'),
+    (lambda: explore_compression(theta='0.5'), r'theta must be a number in \(0, 1\]'),
+    (lambda: compression_table(size=1), 'size must be an integer from 2|size must be a positive integer \\(2 or more\\)'),
+    (lambda: explore_densenet(input_size=28), 'at least 29 px'),
+    (lambda: explore_densenet(growth_rate=-2), 'growth_rate must be a positive integer'),
+    (lambda: explore_densenet(convs_per_block=(4, 0)), r'convs_per_block\[1\] must be a positive integer'),
+    (lambda: spatial_size_table(()), 'input_sizes must be a non-empty sequence'),
+])
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
