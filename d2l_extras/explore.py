@@ -50,6 +50,28 @@ def _run(block: nn.Block, shape: Sequence[int]) -> tuple[int, ...]:
 
 
 # ---- 01: dense blocks ----------------------------------------------------------------------------
+def resnet_vs_densenet_figure() -> Figure:
+    """ResNet adds the input to f(x); DenseNet concatenates it, so later layers see both."""
+    fig = Figure(figsize=(9, 2.6))
+    for ax, title, merge, result in zip(fig.subplots(1, 2), ('ResNet', 'DenseNet'), ('+', '[ , ]'),
+                                        ('x + f(x)', '[x, f(x)]')):
+        box = {'boxstyle': 'round', 'fc': 'tab:blue', 'alpha': 0.25}
+        ax.text(0, 0, 'x', ha='center', va='center', fontsize=13, bbox=box)
+        ax.text(1.5, 0, 'f', ha='center', va='center', fontsize=13, bbox={**box, 'fc': 'tab:orange'})
+        ax.text(3, 0, merge, ha='center', va='center', fontsize=13, bbox={**box, 'fc': 'lightgray', 'alpha': 1})
+        ax.text(4.4, 0, result, ha='center', va='center', fontsize=13)
+        arrow = {'arrowstyle': '-|>', 'color': 'black', 'lw': 1.3}
+        for a, b in ((0.25, 1.3), (1.7, 2.65), (3.4, 3.85)):
+            ax.annotate('', (b, 0), (a, 0), arrowprops=arrow)
+        ax.annotate('', (3, 0.2), (0, 0.2), arrowprops={**arrow, 'connectionstyle': 'arc3,rad=-0.35'})
+        ax.set_title(f'{title}: {"add" if title == "ResNet" else "concatenate"} the input', fontsize=11)
+        ax.set_xlim(-0.5, 5.2)
+        ax.set_ylim(-0.5, 1.3)
+        ax.axis('off')
+    fig.tight_layout()
+    return fig
+
+
 def dense_block_table(growth_rate: int = 10, num_convs: int = 2, in_channels: int = 3) -> pd.DataFrame:
     """Per conv block of DenseBlock(num_convs, growth_rate): channels it sees, adds, outputs; params."""
     check_count('growth_rate', growth_rate)
