@@ -1,0 +1,64 @@
+"""Equal-budget CPU training on Fashion-MNIST: the deck's DenseNet, a DenseNet-BC and ResNet-18s.
+
+Every model gets the same budget: the ``cpu-quick`` profile (32 px, batch 128, SGD lr 0.2, 2 epochs of
+all 60,000 images), the same seed and the same data order, trained with ``d2l_extras.training.train``.
+Writes ``benchmarks/compare_training.json``, which notebook 05 reads. About 5-15 minutes on 2 CPU cores
+(times are recorded but depend on what else runs; the accuracies do not).
+
+    .venv/bin/python benchmarks/compare_training.py
+"""
+import datetime
+import json
+import pathlib
+import random
+
+import mxnet as mx
+import numpy as onp
+from mxnet import npx
+
+from d2l_extras import model_zoo, summary
+from d2l_extras.data import load_data_fashion_mnist
+from d2l_extras.profiles import get_profile
+from d2l_extras.training import train
+
+OUT = pathlib.Path(__file__).with_name('compare_training.json')
+MODELS = {   # name -> builder of a 10-class net for 1-channel images
+    'deck DenseNet': model_zoo.deck_densenet,
+    'DenseNet-BC (k=12)': model_zoo.densenet_bc,
+    'ResNet-18': lambda: model_zoo.resnet(),
+    'ResNet-18, 1/4 width': lambda: model_zoo.resnet(widths=(16, 32, 64, 128)),
+}
+
+
+def run(name: str, profile) -> dict:
+    """Train one model from the same seed and return its numbers."""
+    mx.random.seed(0)
+    onp.random.seed(0)
+    random.seed(0)
+    net = MODELS[name]()
+    train_iter, test_iter = load_data_fashion_mnist(profile.batch_size, resize=profile.resize)
+    history = train(net, train_iter, test_iter, num_epochs=profile.epochs, lr=profile.lr,
+                    progress=False, plot=False)
+    table = summary.layer_table(net, (1, 1, profile.resize, profile.resize))
+    total = summary.totals(table)
+    return {'name': name, 'params': total['params'], 'flops_per_image': total['FLOPs'],
+            'history': history.to_dict()}
+
+
+def main() -> None:
+    npx.set_np()
+    profile = get_profile('cpu-quick')
+    rows = []
+    for name in MODELS:
+        rows.append(run(name, profile))
+        last = rows[-1]['history']
+        print(name, rows[-1]['params'], last, flush=True)
+    meta = {'profile': profile.name, 'resize': profile.resize, 'batch_size': profile.batch_size,
+            'lr': profile.lr, 'epochs': profile.epochs, 'mxnet': mx.__version__,
+            'date': datetime.date.today().isoformat(), 'command': 'python benchmarks/compare_training.py'}
+    OUT.write_text(json.dumps({'meta': meta, 'models': rows}, indent=1) + '\n')
+    print('wrote', OUT.name)
+
+
+if __name__ == '__main__':
+    main()
