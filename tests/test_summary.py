@@ -89,3 +89,19 @@ def test_bad_depth_and_uninitialized():
         net = densenet()
         net.initialize()
         layer_table(net, (1, 1, 28, 28))
+
+
+def test_wrong_rank_for_densenet_is_explained():
+    net = densenet()
+    net.initialize()
+    with pytest.raises(ValueError, match='rank 4'):
+        layer_table(net, (1, 96, 96))
+
+
+def test_batchnorm_statistics_are_left_alone():
+    net = densenet(growth_rate=4, convs_per_block=(1, 1))
+    net.initialize()
+    net(np.ones((1, 1, 32, 32)))
+    before = net[1].running_mean.data().copy()
+    layer_table(net, (2, 1, 32, 32))
+    assert (net[1].running_mean.data() == before).all()
