@@ -23,6 +23,7 @@ class Profile:
     growth_rate: int = 32
     convs_per_block: tuple[int, ...] = (4, 4, 4, 4)
     fixed: bool = True                      # False: the deck's uncorrected model
+    cosine: bool = False                    # cosine learning-rate decay (the deck: constant)
     cpu_sec_per_epoch: float = 0.0          # measured on 2 cores (benchmarks/RESULTS.md)
     gpu_sec_per_epoch: float = 0.0         # the deck's GPU (or our estimate)
 

@@ -157,7 +157,7 @@ def _device_list(devices) -> list[mx.Context]:
 def train(net, train_iter: Iterable, test_iter: Iterable, num_epochs: int = 5, lr: float = 0.1,
           devices: mx.Context | Sequence[mx.Context] | None = None, checkpoint_dir: Path | str | None = None,
           resume: bool = False, plot: bool | None = None, progress: bool = True, updates_per_epoch: int = 5,
-          log: Callable[[str], None] = print, hybridize: bool = True) -> History:
+          log: Callable[[str], None] = print, hybridize: bool = True, cosine: bool = False) -> History:
     """Train ``net`` with the deck's recipe (Xavier init, SGD, softmax cross-entropy) and return its history.
 
     Args:
@@ -172,6 +172,8 @@ def train(net, train_iter: Iterable, test_iter: Iterable, num_epochs: int = 5, l
         progress: show a tqdm progress bar.
         updates_per_epoch: how often per epoch the bar and plot show the running loss (one host sync each).
         log: where the per-epoch lines go.
+        cosine: decay the learning rate to 0 along a half cosine over all epochs (the deck keeps it
+            constant); the last epoch's test accuracy then swings much less.
         hybridize: compile the network with static memory and shapes (``hybridize(static_alloc=True,
             static_shape=True)``) when it is a ``HybridBlock``.
     Returns:
@@ -191,7 +193,11 @@ def train(net, train_iter: Iterable, test_iter: Iterable, num_epochs: int = 5, l
     net.initialize(init.Xavier(), ctx=devices, force_reinit=True)
     if hybridize and isinstance(net, gluon.HybridBlock):
         net.hybridize(static_alloc=True, static_shape=True)
-    trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': lr})
+    options = {'learning_rate': lr}
+    if cosine:                                  # lr falls from lr to 0 along a half cosine, update by update
+        steps = num_epochs * len(train_iter)
+        options['lr_scheduler'] = mx.lr_scheduler.CosineScheduler(max_update=steps, base_lr=lr, final_lr=0)
+    trainer = gluon.Trainer(net.collect_params(), 'sgd', options)
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     history = History()
     if resume and (Path(checkpoint_dir) / CHECKPOINT_FILE).is_file():

@@ -90,6 +90,12 @@ def test_convolutional_net_learns_hybridized():
     assert history.column('loss')[-1] < history.column('loss')[0]
 
 
+def test_cosine_decay_still_learns():
+    mx.random.seed(0)
+    history = train(mlp(), *loaders(), num_epochs=3, lr=0.5, cosine=True, **quiet())
+    assert history.epochs[-1].test_acc >= 0.9
+
+
 def test_two_cpu_contexts_train_data_parallel():
     mx.random.seed(0)
     net = mlp()
@@ -116,17 +122,20 @@ def test_checkpoint_round_trip_gives_identical_predictions(tmp_path):
                                                           'epoch-002.states']
 
 
-def test_resume_continues_the_epoch_count_and_the_same_run(tmp_path):
+@pytest.mark.parametrize('cosine', [False, True])
+def test_resume_continues_the_epoch_count_and_the_same_run(tmp_path, cosine):
     mx.random.seed(0)
-    straight = train(mlp(), *loaders(), num_epochs=3, lr=0.5, **quiet())
+    straight = train(mlp(), *loaders(), num_epochs=3, lr=0.5, cosine=cosine, **quiet())
     mx.random.seed(0)
-    train(mlp(), *loaders(), num_epochs=1, lr=0.5, checkpoint_dir=tmp_path, **quiet())
+    interrupted = InterruptAt(loaders()[0], epoch=2, batch=1)
+    train(mlp(), interrupted, loaders()[1], num_epochs=3, lr=0.5, cosine=cosine, checkpoint_dir=tmp_path,
+          **quiet())
     lines = []
-    resumed = train(mlp(), *loaders(), num_epochs=3, lr=0.5, checkpoint_dir=tmp_path, resume=True,
-                    progress=False, plot=False, log=lines.append)
+    resumed = train(mlp(), *loaders(), num_epochs=3, lr=0.5, cosine=cosine, checkpoint_dir=tmp_path,
+                    resume=True, progress=False, plot=False, log=lines.append)
     assert resumed.column('epoch') == [1, 2, 3]
     assert lines[0].startswith('resumed from') and lines[1].startswith('epoch 2,')
-    # same shuffles, same parameters: the resumed run is the uninterrupted one
+    # same shuffles, same parameters, same point of the lr schedule: the resumed run is the uninterrupted one
     onp.testing.assert_allclose(resumed.column('loss'), straight.column('loss'), rtol=1e-4)
 
 

@@ -1,0 +1,193 @@
+"""Training throughput at 96 px, batch 256: the deck's code as written vs the d2l_extras path.
+
+    .venv/bin/python benchmarks/throughput.py [--repeats 3] [--batches 6]
+
+(a) deck: the 2019 deck's code - imperative ``nn.Block`` DenseBlock with ``nd.concat``, ``nn.Sequential``,
+    a gluon ``DataLoader`` with per-image ``Resize(96)`` + ``ToTensor`` and 4 workers as d2l's
+    ``load_data_fashion_mnist`` builds it (reading our arrays through ``ArrayDataset``, since gluon's
+    ``FashionMNIST`` cannot load offline), and ``train_ch5``'s loop with two ``asscalar()`` per batch.
+(b) ours: ``d2l_extras.densenet.densenet(fixed=False)`` (the same deck model, hybridized with static
+    memory), ``BatchLoader`` resizing whole batches, and ``d2l_extras.training``'s loop step.
+Both train the deck's (uncorrected) model, so the work per image is the same. Repeats are
+interleaved (a, b, a, b, ...) so that load from other processes hits both alike. Prints img/s of each,
+the ratio, and the share of this machine's float32 GEMM peak, measured in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import mxnet as mx
+import numpy as onp
+
+GFLOP_PER_TRAIN_IMAGE = 0.76   # forward + backward of the DenseNet at 96 px (notebook 03's count)
+BATCH, RESIZE = 256, 96
+
+
+def gemm_peak(n: int = 2048, repeats: int = 5) -> float:
+    """Best GFLOP/s of an n x n float32 matrix product."""
+    a = mx.nd.random.uniform(shape=(n, n))
+    b = mx.nd.random.uniform(shape=(n, n))
+    mx.nd.dot(a, b).wait_to_read()
+    best = float('inf')
+    for _ in range(repeats):
+        start = time.perf_counter()
+        mx.nd.dot(a, b).wait_to_read()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+# ----------------------------------------------------------------- (a) the deck's code, as written
+def deck_setup(images: onp.ndarray, labels: onp.ndarray):
+    """The deck's model, trainer and data loader (MXNet's nd interface, no hybridization)."""
+    from mxnet import gluon, init, nd
+    from mxnet.gluon import data as gdata, nn
+
+    def conv_block(num_channels):
+        blk = nn.Sequential()
+        blk.add(nn.BatchNorm(), nn.Activation('relu'),
+                nn.Conv2D(num_channels, kernel_size=3, padding=1))
+        return blk
+
+    class DenseBlock(nn.Block):
+        def __init__(self, num_convs, num_channels, **kwargs):
+            super(DenseBlock, self).__init__(**kwargs)
+            self.net = nn.Sequential()
+            for _ in range(num_convs):
+                self.net.add(conv_block(num_channels))
+
+        def forward(self, X):
+            for blk in self.net:
+                Y = blk(X)
+                X = nd.concat(X, Y, dim=1)  # Concatenate the input and output of each block on the channel dimension
+            return X
+
+    def transition_block(num_channels):
+        blk = nn.Sequential()
+        blk.add(nn.BatchNorm(), nn.Activation('relu'),
+                nn.Conv2D(num_channels, kernel_size=1),
+                nn.AvgPool2D(pool_size=2, strides=2))
+        return blk
+
+    net = nn.Sequential()
+    net.add(nn.Conv2D(64, kernel_size=7, strides=2, padding=3),
+            nn.BatchNorm(), nn.Activation('relu'),
+            nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+    num_channels, growth_rate = 64, 32  # Num_channels: the current number of channels
+    num_convs_in_dense_blocks = [4, 4, 4, 4]
+    for i, num_convs in enumerate(num_convs_in_dense_blocks):
+        net.add(DenseBlock(num_convs, growth_rate))
+        num_channels += num_convs * growth_rate  # This is the number of output channels in the previous dense block
+        if i != len(num_convs_in_dense_blocks) - 1:  # A transition layer that haves the number of channels is added between the dense blocks
+            net.add(transition_block(num_channels // 2))
+    net.add(nn.BatchNorm(), nn.Activation('relu'), nn.GlobalAvgPool2D(), nn.Dense(10))
+
+    ctx = mx.cpu()
+    net.initialize(ctx=ctx, init=init.Xavier())
+    trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1})
+    # d2l (2019) load_data_fashion_mnist(batch_size, resize=96): Resize + ToTensor per image, 4 workers
+    transformer = gdata.vision.transforms.Compose(
+        [gdata.vision.transforms.Resize(RESIZE), gdata.vision.transforms.ToTensor()])
+    mnist_train = gdata.ArrayDataset(nd.array(images[..., None], dtype='uint8'), labels.astype('int32'))
+    train_iter = gdata.DataLoader(mnist_train.transform_first(transformer), BATCH, shuffle=True,
+                                  num_workers=4)
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+
+    def run(num_batches: int) -> float:
+        """train_ch5's inner loop for num_batches batches; returns images per second."""
+        from mxnet import autograd
+        train_l_sum, train_acc_sum, n, start = 0.0, 0.0, 0, time.time()
+        for i, (X, y) in enumerate(train_iter):
+            if i == num_batches:
+                break
+            X, y = X.as_in_context(ctx), y.as_in_context(ctx)
+            with autograd.record():
+                y_hat = net(X)
+                l = loss(y_hat, y).sum()
+            l.backward()
+            trainer.step(BATCH)
+            y = y.astype('float32')
+            train_l_sum += l.asscalar()
+            train_acc_sum += (y_hat.argmax(axis=1) == y).sum().asscalar()
+            n += y.size
+        return n / (time.time() - start)
+    return run
+
+
+# ----------------------------------------------------------------- (b) the d2l_extras path
+def ours_setup(images: onp.ndarray, labels: onp.ndarray):
+    """Our model (the same deck model, hybridized), batch loader and training step."""
+    from mxnet import autograd, gluon, init
+    from d2l_extras.data import BatchLoader
+    from d2l_extras.densenet import densenet
+
+    ctx = mx.cpu()
+    net = densenet(fixed=False)
+    net.initialize(init.Xavier(), ctx=ctx)
+    net.hybridize(static_alloc=True, static_shape=True)
+    trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1})
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    loader = BatchLoader(images, labels, BATCH, resize=RESIZE, shuffle=True)
+
+    def run(num_batches: int) -> float:
+        """training.train's inner step: metrics summed on the device, one sync at the end."""
+        start, n, loss_sum, hits, pending = time.time(), 0, 0, 0, None
+        for i, (X, y) in enumerate(loader):
+            if i == num_batches:
+                break
+            with autograd.record():
+                y_hat = net(X)
+                l = loss(y_hat, y)
+            l.backward()
+            trainer.step(X.shape[0])
+            loss_sum = loss_sum + l.sum()
+            hits = hits + (y_hat.argmax(axis=1).astype('int32') == y).astype('float32').sum()
+            if pending is not None:
+                pending.wait_to_read()
+            pending = l
+            n += X.shape[0]
+        float(loss_sum.item()), float(hits.item())
+        return n / (time.time() - start)
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeats', type=int, default=3, help='interleaved timed runs of each')
+    parser.add_argument('--batches', type=int, default=6, help='batches per timed run')
+    args = parser.parse_args()
+    from mxnet import npx
+    from d2l_extras.data import load_arrays
+
+    images, labels = load_arrays('train')
+    threads = {k: os.environ[k] for k in ('OMP_NUM_THREADS', 'MXNET_CPU_WORKER_NTHREADS',
+                                          'MXNET_ENGINE_TYPE', 'KMP_AFFINITY') if k in os.environ}
+    print(f'cores: {os.cpu_count()}, thread settings: {threads or "MXNet defaults"}')
+    peak = gemm_peak()
+    print(f'float32 GEMM peak (2048^2 matmul): {peak:.1f} GFLOP/s')
+    npx.reset_np()
+    deck = deck_setup(images, labels)
+    npx.set_np()
+    ours = ours_setup(images, labels)
+    runs = {'deck': [], 'ours': []}
+    for name, run, np_mode in (('deck', deck, False), ('ours', ours, True)):   # warm-up
+        (npx.set_np if np_mode else npx.reset_np)()
+        run(2)
+    for r in range(args.repeats):
+        for name, run, np_mode in (('deck', deck, False), ('ours', ours, True)):
+            (npx.set_np if np_mode else npx.reset_np)()
+            runs[name].append(run(args.batches))
+            print(f'  repeat {r + 1}: {name} {runs[name][-1]:.1f} img/s', flush=True)
+    best = {name: max(v) for name, v in runs.items()}
+    median = {name: float(onp.median(v)) for name, v in runs.items()}
+    for name in runs:
+        share = best[name] * GFLOP_PER_TRAIN_IMAGE / peak
+        print(f'{name}: best {best[name]:.1f} img/s, median {median[name]:.1f} img/s, '
+              f'{share:.1%} of the GEMM peak')
+    print(f'ratio ours/deck: best {best["ours"] / best["deck"]:.2f}x, '
+          f'median {median["ours"] / median["deck"]:.2f}x')
+
+
+if __name__ == '__main__':
+    main()
