@@ -3,6 +3,7 @@
 #   make data    find Fashion-MNIST offline, or install Debian's dataset-fashion-mnist when root
 #   make lab     set up, then JupyterLab on 127.0.0.1 with token auth, opened on notebooks/00_index.ipynb
 #   make test    set up, then the unit tests and `pytest --nbval notebooks/`
+#   make slides  static reveal.js decks in slides/ that work offline (JS from pinned npm packages in build/js)
 
 SHELL := /bin/bash
 VENV  ?= .venv
@@ -18,7 +19,7 @@ PYTHON311 := $(shell for p in python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
 	&& command -v $$p && break; done)
 
-.PHONY: setup data lab test unit nbval clean help
+.PHONY: setup data lab test unit nbval clean help slides js browser
 help:
 	@sed -n 's/^#   //p' Makefile
 
@@ -57,13 +58,54 @@ lab: setup data
 	$(VENV)/bin/jupyter lab notebooks/00_index.ipynb --ip=127.0.0.1 --port=$(PORT) \
 	  $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
-unit: setup data
+unit: setup data browser
 	$(PY) -m pytest tests/
 
 nbval: setup data
 	timeout $(NBVAL_TIMEOUT) $(PY) -m pytest --nbval notebooks/
 
 test: unit nbval
+
+# The static decks load reveal.js, require.js, jQuery, MathJax 2 and the widget renderer from these pinned
+# npm packages (nbconvert's reveal template is written for reveal.js 4.0.2), unpacked without their
+# dependencies into $(JS_DIR); `npm pack` checks each tarball against the registry's integrity hash.
+# The reveal.js themes' web-font imports are dropped (offline, the theme's fallback fonts are used).
+JS_DIR := build/js
+NPM_JS := reveal.js@4.0.2 requirejs@2.3.8 jquery@3.7.1 mathjax@2.7.9 @jupyter-widgets/html-manager@1.0.15
+
+js:
+	@if [ "$$(cat $(JS_DIR)/.installed 2>/dev/null)" != "$(NPM_JS)" ]; then \
+	  if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "npm not found: installing Debian's npm ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; fi; \
+	  if ! command -v npm >/dev/null 2>&1; then \
+	    echo "note: npm not found (install Node.js/npm): no offline slide decks; the static-deck browser test will skip."; \
+	  else \
+	    set -e; rm -rf $(JS_DIR); mkdir -p $(JS_DIR)/.tgz; \
+	    for pkg in $(NPM_JS); do \
+	      name=$${pkg%@*}; name=$${name##*/}; \
+	      tgz=$$(cd $(JS_DIR)/.tgz && npm pack --silent $$pkg | tail -n 1); \
+	      mkdir -p $(JS_DIR)/$$name && tar -xzf $(JS_DIR)/.tgz/$$tgz -C $(JS_DIR)/$$name --strip-components=1; \
+	    done; \
+	    rm -rf $(JS_DIR)/.tgz; \
+	    sed -i '/@import url(https:\/\/fonts.googleapis.com/d' $(JS_DIR)/reveal.js/dist/theme/*.css; \
+	    echo "$(NPM_JS)" > $(JS_DIR)/.installed; \
+	    echo "JavaScript for offline slides unpacked in $(JS_DIR): $(NPM_JS)"; \
+	  fi; fi
+
+slides: setup js
+	$(PY) -m d2l_extras.slides
+
+# Browser tests (tests/test_browser.py) drive Debian's /usr/bin/chromium with Playwright for Python (the
+# `test` extra). Never `playwright install`: it downloads a browser of its own.
+browser: js
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the browser tests ..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "note: /usr/bin/chromium is missing and installing it needs root (apt-get install chromium):"; \
+	  echo "      the browser tests will skip."; fi
 
 clean:
 	rm -rf $(VENV) slides build *.egg-info
