@@ -19,20 +19,24 @@ def check_count(name: str, value: object, low: int = 1, high: int | None = None)
     """Return ``value`` if it is an int in [low, high], else raise a ValueError naming ``name``."""
     valid = isinstance(value, int) and not isinstance(value, bool)
     if not valid or value < low or (high is not None and value > high):
-        what = f'an integer from {low} to {high}' if high is not None else f'a positive integer ({low} or more)'
+        what = (f'an integer from {low} to {high}' if high is not None
+                else f'a positive integer ({low} or more)')
         raise ValueError(f'{name} must be {what}, got {value!r}')
     return value
 
 
+def check_counts(name: str, values: Sequence[int]) -> tuple[int, ...]:
+    """Return ``values`` as a tuple if it is a non-empty sequence of positive integers."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, '__len__') or len(values) == 0:
+        raise ValueError(f'{name} must be a non-empty sequence of positive integers, got {values!r}')
+    for i, n in enumerate(values):
+        check_count(f'{name}[{i}]', n)
+    return tuple(values)
+
+
 def check_convs_per_block(convs_per_block: Sequence[int]) -> tuple[int, ...]:
     """Return ``convs_per_block`` as a tuple if it is a non-empty sequence of positive integers."""
-    if isinstance(convs_per_block, (str, bytes)) or not hasattr(convs_per_block, '__len__') \
-            or len(convs_per_block) == 0:
-        raise ValueError('convs_per_block must be a non-empty sequence of positive integers, '
-                         f'got {convs_per_block!r}')
-    for i, n in enumerate(convs_per_block):
-        check_count(f'convs_per_block[{i}]', n)
-    return tuple(convs_per_block)
+    return check_counts('convs_per_block', convs_per_block)
 
 
 def spatial_sizes(input_size: int, num_blocks: int = 4) -> list[tuple[str, int]]:

@@ -3,6 +3,9 @@
 A Report shows itself in Jupyter (text first, then the table, then the figure), so
 ``interact(explore_dense_block, ...)`` redraws everything when a slider moves. Every number comes
 from a real block or net run once on zeros, not from a formula that could drift from the code.
+
+Functions that run MXNet are decorated with ``use_np``: ipykernel runs widget callbacks in another
+thread, where the notebook's ``npx.set_np()`` (a thread-local setting) is not in force.
 """
 from __future__ import annotations
 
@@ -19,8 +22,9 @@ from matplotlib.path import Path
 from mxnet import autograd, init, np
 from mxnet import random as mx_random
 from mxnet.gluon import nn
+from mxnet.util import use_np
 
-from .densenet import (DenseBlock, check_convs_per_block, check_count, check_input_shape,
+from .densenet import (DenseBlock, check_convs_per_block, check_count, check_counts, check_input_shape,
                        count_parameters, densenet, spatial_sizes, transition_block)
 from .summary import layer_table, pretty, totals
 
@@ -58,7 +62,8 @@ def resnet_vs_densenet_figure() -> Figure:
         box = {'boxstyle': 'round', 'fc': 'tab:blue', 'alpha': 0.25}
         ax.text(0, 0, 'x', ha='center', va='center', fontsize=13, bbox=box)
         ax.text(1.5, 0, 'f', ha='center', va='center', fontsize=13, bbox={**box, 'fc': 'tab:orange'})
-        ax.text(3, 0, merge, ha='center', va='center', fontsize=13, bbox={**box, 'fc': 'lightgray', 'alpha': 1})
+        ax.text(3, 0, merge, ha='center', va='center', fontsize=13,
+                bbox={**box, 'fc': 'lightgray', 'alpha': 1})
         ax.text(4.4, 0, result, ha='center', va='center', fontsize=13)
         arrow = {'arrowstyle': '-|>', 'color': 'black', 'lw': 1.3}
         for a, b in ((0.25, 1.3), (1.7, 2.65), (3.4, 3.85)):
@@ -72,26 +77,39 @@ def resnet_vs_densenet_figure() -> Figure:
     return fig
 
 
-def dense_block_table(growth_rate: int = 10, num_convs: int = 2, in_channels: int = 3) -> pd.DataFrame:
-    """Per conv block of DenseBlock(num_convs, growth_rate): channels it sees, adds, outputs; params."""
+def _check_block_args(growth_rate: int, num_convs: int, in_channels: int) -> None:
+    """ValueError unless the three dense-block explorer arguments are positive integers."""
     check_count('growth_rate', growth_rate)
     check_count('num_convs', num_convs)
     check_count('in_channels', in_channels)
+
+
+@use_np
+def _dense_block(growth_rate: int, num_convs: int, in_channels: int) -> tuple[DenseBlock, tuple[int, ...]]:
+    """A DenseBlock run once on a (1, in_channels, 8, 8) input, and its output shape."""
+    _check_block_args(growth_rate, num_convs, in_channels)
     blk = DenseBlock(num_convs, growth_rate)
-    _run(blk, (1, in_channels, BLOCK_SIZE, BLOCK_SIZE))
-    rows, seen = [], in_channels
+    return blk, _run(blk, (1, in_channels, BLOCK_SIZE, BLOCK_SIZE))
+
+
+def _conv_rows(blk: DenseBlock) -> pd.DataFrame:
+    """Channels each conv block of a run DenseBlock sees and adds (read from its weights), and its params."""
+    rows = []
     for i, conv in enumerate(blk.net):
-        rows.append({'conv block': i + 1, 'sees channels': seen, 'adds channels': growth_rate,
-                     'output channels': seen + growth_rate, 'params': count_parameters(conv)})
-        seen += growth_rate
+        adds, sees = conv[-1].weight.shape[:2]
+        rows.append({'conv block': i + 1, 'sees channels': sees, 'adds channels': adds,
+                     'output channels': sees + adds, 'params': count_parameters(conv)})
     return pd.DataFrame(rows).set_index('conv block')
+
+
+def dense_block_table(growth_rate: int = 10, num_convs: int = 2, in_channels: int = 3) -> pd.DataFrame:
+    """Per conv block of DenseBlock(num_convs, growth_rate): channels it sees, adds, outputs; params."""
+    return _conv_rows(_dense_block(growth_rate, num_convs, in_channels)[0])
 
 
 def dense_block_diagram(growth_rate: int = 10, num_convs: int = 2, in_channels: int = 3) -> Figure:
     """Arc diagram of a dense block: every conv block reads the input and every earlier output."""
-    check_count('growth_rate', growth_rate)
-    check_count('num_convs', num_convs)
-    check_count('in_channels', in_channels)
+    _check_block_args(growth_rate, num_convs, in_channels)
     colors = matplotlib.colormaps['tab10']
     n = num_convs + 2                                   # input, conv blocks, concatenated output
     fig = Figure(figsize=(max(6.5, 1.3 * n + 1), 3.4))
@@ -122,16 +140,18 @@ def dense_block_diagram(growth_rate: int = 10, num_convs: int = 2, in_channels: 
     return fig
 
 
+@use_np
 def explore_dense_block(growth_rate: int = 10, num_convs: int = 2, in_channels: int = 3) -> Report:
     """Output shape, parameters per conv block and connectivity of DenseBlock(num_convs, growth_rate)."""
-    table = dense_block_table(growth_rate, num_convs, in_channels)
-    shape = _run(DenseBlock(num_convs, growth_rate), (1, in_channels, BLOCK_SIZE, BLOCK_SIZE))
+    blk, shape = _dense_block(growth_rate, num_convs, in_channels)
+    table = _conv_rows(blk)
     text = (f'Output shape: {shape}\n'
             f'{in_channels} + {num_convs} x {growth_rate} = {shape[1]} channels; '
             f'{table["params"].sum():,} parameters')
     return Report(text, table, dense_block_diagram(growth_rate, num_convs, in_channels))
 
 
+@use_np
 def feature_maps_figure(image: onp.ndarray, growth_rate: int = 4, num_convs: int = 3,
                         seed: int = 0) -> Figure:
     """The feature maps each conv block of an (untrained, seeded) DenseBlock adds to one image."""
@@ -173,6 +193,7 @@ def check_theta(theta: float, in_channels: int) -> int:
     return out
 
 
+@use_np
 def compression_table(theta: float = 0.5, in_channels: int = 192, size: int = 24,
                       growth_rate: int = 32, num_convs: int = 4) -> pd.DataFrame:
     """Params and MFLOPs of a transition and the dense block after it, theta = 1 vs ``theta``.
@@ -189,20 +210,20 @@ def compression_table(theta: float = 0.5, in_channels: int = 192, size: int = 24
         net.add(transition_block(check_theta(t, in_channels)), DenseBlock(num_convs, growth_rate))
         net.initialize()
         result[t] = layer_table(net, (1, in_channels, size, size))
-    rows = []
-    for i, part in enumerate(['transition', 'next dense block']):
-        rows.append({'part': part,
-                     'params (θ=1)': result[1]['params'][i], f'params (θ={theta:g})': result[theta]['params'][i],
-                     'MFLOPs (θ=1)': 2 * result[1]['mult-adds'][i] / 1e6,
-                     f'MFLOPs (θ={theta:g})': 2 * result[theta]['mult-adds'][i] / 1e6})
-    table = pd.DataFrame(rows).set_index('part')
+    one, this = '(θ=1)', f'(θ={theta:g})'
+    table = pd.DataFrame({f'params {one}': result[1]['params'].to_numpy(),
+                          f'params {this}': result[theta]['params'].to_numpy(),
+                          f'MFLOPs {one}': 2 * result[1]['mult-adds'].to_numpy() / 1e6,
+                          f'MFLOPs {this}': 2 * result[theta]['mult-adds'].to_numpy() / 1e6},
+                         index=pd.Index(['transition', 'next dense block'], name='part'))
     table.loc['both'] = table.sum()
-    table = table.astype({'params (θ=1)': int, f'params (θ={theta:g})': int})
-    table['params saved'] = 1 - table[f'params (θ={theta:g})'] / table['params (θ=1)']
-    table['MFLOPs saved'] = 1 - table[f'MFLOPs (θ={theta:g})'] / table['MFLOPs (θ=1)']
-    return table.round({'MFLOPs (θ=1)': 2, f'MFLOPs (θ={theta:g})': 2, 'params saved': 3, 'MFLOPs saved': 3})
+    table = table.astype({f'params {one}': int, f'params {this}': int})
+    for what in ('params', 'MFLOPs'):
+        table[f'{what} saved'] = (1 - table[f'{what} {this}'] / table[f'{what} {one}']).round(3)
+    return table.round({f'MFLOPs {one}': 2, f'MFLOPs {this}': 2})
 
 
+@use_np
 def explore_compression(theta: float = 0.5, in_channels: int = 192, size: int = 24,
                         growth_rate: int = 32, num_convs: int = 4) -> Report:
     """What a compression factor theta saves in the transition and the dense block after it."""
@@ -230,6 +251,7 @@ def explore_compression(theta: float = 0.5, in_channels: int = 192, size: int = 
 MAIN_STAGES = ('Conv 7x7/2', 'DenseBlock', 'AvgPool 2x2/2', 'Dense')   # rows worth a side-by-side
 
 
+@use_np
 def deck_vs_fixed(growth_rate: int = 32, convs_per_block: Sequence[int] = (4, 4, 4, 4),
                   input_size: int = 96, num_classes: int = 10) -> pd.DataFrame:
     """Output channels and params per stage of the deck's model (fixed=False) next to the fixed one."""
@@ -249,18 +271,18 @@ def deck_vs_fixed(growth_rate: int = 32, convs_per_block: Sequence[int] = (4, 4,
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True).set_index('layer')
 
 
-def spatial_size_table(input_sizes: Sequence[int] = (28, 29, 32, 96, 224), num_blocks: int = 4) -> pd.DataFrame:
+def spatial_size_table(input_sizes: Sequence[int] = (28, 29, 32, 96, 224),
+                       num_blocks: int = 4) -> pd.DataFrame:
     """Height/width after each down-sampling stage for several input sizes; 0 means the stage fails."""
-    if isinstance(input_sizes, (str, bytes)) or not hasattr(input_sizes, '__len__') or not input_sizes:
-        raise ValueError(f'input_sizes must be a non-empty sequence of positive integers, got {input_sizes!r}')
     columns = {}
-    for size in input_sizes:
-        stages = spatial_sizes(check_count('input_sizes item', size), num_blocks)
+    for size in check_counts('input_sizes', input_sizes):
+        stages = spatial_sizes(size, num_blocks)
         columns[f'{size} px'] = [s for _, s in stages] + ['yes' if stages[-1][1] >= 1 else 'no']
     index = [name for name, _ in spatial_sizes(1, num_blocks)] + ['works?']
     return pd.DataFrame(columns, index=index)
 
 
+@use_np
 def explore_densenet(growth_rate: int = 32, convs_per_block: Sequence[int] = (4, 4, 4, 4),
                      input_size: int = 96, fixed: bool = True) -> Report:
     """Layer table, total parameters and FLOPs of densenet(growth_rate, convs_per_block) at input_size."""

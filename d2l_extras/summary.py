@@ -12,20 +12,11 @@ from typing import Sequence
 import pandas as pd
 from mxnet import autograd, np
 from mxnet.gluon import nn
+from mxnet.util import use_np
 
-from .densenet import check_count
+from .densenet import check_count, check_counts
 
 COLUMNS = ['layer', 'output shape', 'channels', 'params', 'mult-adds', 'activation bytes']
-
-
-def check_input_shape_arg(input_shape: Sequence[int]) -> tuple[int, ...]:
-    """Return ``input_shape`` as a tuple if it is a non-empty sequence of positive integers."""
-    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, '__len__') \
-            or len(input_shape) == 0:
-        raise ValueError(f'input_shape must be a sequence of positive integers, got {input_shape!r}')
-    for i, n in enumerate(input_shape):
-        check_count(f'input_shape[{i}]', n)
-    return tuple(input_shape)
 
 
 def describe(block: nn.Block) -> str:
@@ -74,6 +65,7 @@ def _descendants(block: nn.Block) -> list[nn.Block]:
     return [block] + [b for child in block._children.values() for b in _descendants(child)]
 
 
+@use_np   # also in widget callbacks, which ipykernel runs outside the notebook's thread
 def layer_table(net: nn.Block, input_shape: Sequence[int], depth: int = 1,
                 bytes_per_value: int = 4) -> pd.DataFrame:
     """One row per layer of an initialized ``net`` run on ``input_shape`` (batch included).
@@ -86,7 +78,7 @@ def layer_table(net: nn.Block, input_shape: Sequence[int], depth: int = 1,
     Returns:
         A DataFrame with the columns in ``COLUMNS``; ``params`` counts trainable values only.
     """
-    input_shape = check_input_shape_arg(input_shape)
+    input_shape = check_counts('input_shape', input_shape)
     check_count('depth', depth)
     check_count('bytes_per_value', bytes_per_value)
     params = list(net.collect_params().values())
@@ -113,12 +105,13 @@ def layer_table(net: nn.Block, input_shape: Sequence[int], depth: int = 1,
     rows = []
     for path, block in _rows(net, depth, set(calls)):
         out_shape = calls[id(block)][-1][1]
+        inside = [(b, i, o) for b in _descendants(block) for i, o in calls.get(id(b), [])]
         rows.append({
             'layer': f'{path} {describe(block)}'.strip(),
             'output shape': tuple(out_shape),
             'channels': out_shape[1] if len(out_shape) > 1 else out_shape[0],
             'params': sum(p.data().size for p in block.collect_params().values() if p.grad_req != 'null'),
-            'mult-adds': sum(_mult_adds(b, i, o) for b in _descendants(block) for i, o in calls.get(id(b), [])),
+            'mult-adds': sum(_mult_adds(b, i, o) for b, i, o in inside),
             'activation bytes': prod(out_shape) * bytes_per_value,
         })
     return pd.DataFrame(rows, columns=COLUMNS)

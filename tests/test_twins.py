@@ -35,8 +35,9 @@ def twins(path: Path) -> set[str]:
     blocks, taught = module_blocks(), set()
     for source in saved_cells(path):
         matches = [name for name, block in blocks.items() if block == source]
-        assert matches, (f'{path.name}: this #@save cell has no byte-identical twin in d2l_extras/densenet.py '
-                         f'(copy the cell there or the module block here):\n{source}')
+        assert matches, (f'{path.name}: this #@save cell has no byte-identical twin in '
+                         'd2l_extras/densenet.py (copy the cell there or the module block here):'
+                         f'\n{source}')
         taught.update(matches)
     return taught
 
