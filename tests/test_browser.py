@@ -192,11 +192,15 @@ def lab(tmp_path_factory):
 KERNEL_IDLE = '''() => { const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
     const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
     return !!kernel && kernel.status === 'idle' && nb.content.model.cells.length > 0; }'''
+# Done when every code cell has run, or a cell failed (run-all then stops; ERRORS says which).
 ALL_RAN = '''() => { const nb = window.jupyterapp.shell.currentWidget, cells = nb.content.model.cells;
+    let pending = false, failed = false;
     for (let i = 0; i < cells.length; i++) {
         const c = cells.get(i);
-        if (c.type === 'code' && !c.executionCount) return false; }
-    return nb.sessionContext.session.kernel.status === 'idle'; }'''
+        if (c.type !== 'code') continue;
+        if (!c.executionCount) pending = true;
+        for (let j = 0; j < c.outputs.length; j++) failed = failed || c.outputs.get(j).type === 'error'; }
+    return (failed || !pending) && nb.sessionContext.session.kernel.status === 'idle'; }'''
 ERRORS = '''() => { const cells = window.jupyterapp.shell.currentWidget.content.model.cells, bad = [];
     for (let i = 0; i < cells.length; i++) {
         const c = cells.get(i);
