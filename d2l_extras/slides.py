@@ -82,12 +82,11 @@ def json_dumps_offline(obj: object, **kwargs) -> str:
 
 def export_deck(notebook: Path, out_dir: Path, js_dir: Path) -> Path:
     """Write ``out_dir/<notebook>.slides.html`` with every library loaded from ``js_dir``; return its path."""
+    import nbformat  # nbconvert is slow to import: only a deck build pays for it
     from jinja2 import DictLoader
     from nbconvert import SlidesExporter
     from nbconvert.preprocessors import ExtractOutputPreprocessor
     from traitlets.config import Config
-
-    import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     rise = nb.metadata.get('rise', {})

@@ -90,6 +90,13 @@ def test_js_urls_name_what_is_missing(tmp_path):
         slides.js_urls(tmp_path / 'js', tmp_path / 'out')
 
 
+def test_json_for_decks_hides_cdn_letters_but_keeps_the_data():
+    state = {'image/png': 'iVBORcdnxUNPKGy', 'cdn': ['unpkg', 1]}
+    text = slides.json_dumps_offline(state)
+    assert not re.search(r'cdn|unpkg', text, re.IGNORECASE)
+    assert json.loads(text) == state
+
+
 @pytest.fixture(scope='module')
 def index_deck(tmp_path_factory):
     """The index exported as an offline deck (needs build/js from `make js`, which `make test` runs)."""
