@@ -52,7 +52,7 @@ def fit(rows: list, mode: str) -> dict:
 def mirroring() -> list:
     """Graph executor with and without MXNet 1.9's mirroring switches, and Gluon hybridized with the env var."""
     rows = []
-    for L in (4, 16):
+    for L in (4, 16, 32):
         kw = {'block_config': [L] * 4}
         cases = [('hybrid', {}, ()), ('hybrid', {'MXNET_BACKWARD_DO_MIRROR': '1'}, ()),
                  ('symbol', {}, ()), ('symbol', {'MXNET_BACKWARD_DO_MIRROR': '1'}, ()),
