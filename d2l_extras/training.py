@@ -113,7 +113,7 @@ class LivePlot:
     def __init__(self, num_epochs: int, title: str = '') -> None:
         import matplotlib.pyplot as plt
         from IPython.display import display
-        self.fig, self.ax = plt.subplots(figsize=(4.5, 3))
+        self.fig, self.ax = plt.subplots(figsize=(4.5, 3), layout='constrained')
         self.title, self.num_epochs = title, num_epochs
         self.series = {'train loss': ([], [], '-'), 'train acc': ([], [], 'm--'), 'test acc': ([], [], 'g-.')}
         self.handle = display(self.fig, display_id=True)
@@ -133,7 +133,6 @@ class LivePlot:
                     title=self.title)
         self.ax.grid(True, alpha=0.3)
         self.ax.legend(loc='center right', fontsize=8)
-        self.fig.tight_layout()
         self.handle.update(self.fig)
 
 
