@@ -130,9 +130,9 @@ def dense_block_diagram(growth_rate: int = 10, num_convs: int = 2, in_channels: 
         ax.text(k, 0, f'{name}\n{"+" if 0 < k < n - 1 else ""}{c} ch', ha='center', va='center', fontsize=9,
                 bbox={'boxstyle': 'round', 'fc': color, 'alpha': 0.35 if k < n - 1 else 1.0})
         if 0 < k < n - 1:
-            ax.text(k, -0.35, f'sees {in_channels + (k - 1) * growth_rate}', ha='center', fontsize=8)
+            ax.text(k, -0.3, f'sees {in_channels + (k - 1) * growth_rate}', ha='center', fontsize=8)
     ax.set_xlim(-0.6, n - 0.4)
-    ax.set_ylim(-0.55, 0.3 + top)
+    ax.set_ylim(-0.45, 0.3 + top)
     ax.axis('off')
     ax.set_title(f'DenseBlock({num_convs}, {growth_rate}): each arrow carries feature maps to a later\n'
                  'layer, where they are concatenated on the channel axis (never added)', fontsize=10)
