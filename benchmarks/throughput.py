@@ -8,7 +8,9 @@
     ``FashionMNIST`` cannot load offline), and ``train_ch5``'s loop with two ``asscalar()`` per batch.
 (b) ours: ``d2l_extras.densenet.densenet(fixed=False)`` (the same deck model, hybridized with static
     memory), ``BatchLoader`` resizing whole batches, and ``d2l_extras.training``'s loop step.
-Both train the deck's (uncorrected) model, so the work per image is the same. Repeats are
+Both train the deck's (uncorrected) model, so the work per image is the same. (b) also runs with
+``OMP_NUM_THREADS`` = all cores, as notebook 04 and the CLI set it (MXNet's default starts one OpenMP
+thread per two cores); (a) with MXNet's default. Each timed run is a fresh process; repeats are
 interleaved (a, b, a, b, ...) so that load from other processes hits both alike. Prints img/s of each,
 the ratio, and the share of this machine's float32 GEMM peak, measured in the same run.
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 
 import mxnet as mx
@@ -154,32 +158,53 @@ def ours_setup(images: onp.ndarray, labels: onp.ndarray):
     return run
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--repeats', type=int, default=3, help='interleaved timed runs of each')
-    parser.add_argument('--batches', type=int, default=6, help='batches per timed run')
-    args = parser.parse_args()
+def worker(name: str, batches: int, warmup: int) -> None:
+    """One timed run in this process: print images per second of the deck's code or ours."""
     from mxnet import npx
     from d2l_extras.data import load_arrays
 
     images, labels = load_arrays('train')
-    threads = {k: os.environ[k] for k in ('OMP_NUM_THREADS', 'MXNET_CPU_WORKER_NTHREADS',
-                                          'MXNET_ENGINE_TYPE', 'KMP_AFFINITY') if k in os.environ}
-    print(f'cores: {os.cpu_count()}, thread settings: {threads or "MXNet defaults"}')
-    peak = gemm_peak()
-    print(f'float32 GEMM peak (2048^2 matmul): {peak:.1f} GFLOP/s')
-    npx.reset_np()
-    deck = deck_setup(images, labels)
-    npx.set_np()
-    ours = ours_setup(images, labels)
+    if name == 'peak':
+        print(gemm_peak())
+        return
+    if name == 'ours':
+        npx.set_np()
+    run = (ours_setup if name == 'ours' else deck_setup)(images, labels)
+    run(warmup)
+    print(run(batches))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeats', type=int, default=3, help='interleaved timed runs of each')
+    parser.add_argument('--batches', type=int, default=6, help='batches per timed run')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed batches before each timed run')
+    parser.add_argument('--worker', choices=('deck', 'ours', 'peak'), help=argparse.SUPPRESS)
+    parser.add_argument('--ours-threads', type=int, default=os.cpu_count(),
+                        help='OMP_NUM_THREADS for our path (default: all cores); the deck runs with '
+                             "MXNet's default (one thread per two cores) unless OMP_NUM_THREADS is set")
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker, args.batches, args.warmup)
+
+    def measure(name: str, threads: int | None) -> float:
+        env = dict(os.environ)
+        if threads:
+            env['OMP_NUM_THREADS'] = str(threads)
+        out = subprocess.run([sys.executable, __file__, '--worker', name, '--batches', str(args.batches),
+                              '--warmup', str(args.warmup)], env=env, check=True, capture_output=True,
+                             text=True).stdout
+        return float(out.strip().splitlines()[-1])
+
+    deck_threads = os.environ.get('OMP_NUM_THREADS')
+    print(f'cores: {os.cpu_count()}; deck: OMP_NUM_THREADS={deck_threads or "unset (MXNet default)"}; '
+          f'ours: OMP_NUM_THREADS={args.ours_threads}')
+    peak = measure('peak', os.cpu_count())
+    print(f'float32 GEMM peak (2048^2 matmul, {os.cpu_count()} threads): {peak:.1f} GFLOP/s')
     runs = {'deck': [], 'ours': []}
-    for name, run, np_mode in (('deck', deck, False), ('ours', ours, True)):   # warm-up
-        (npx.set_np if np_mode else npx.reset_np)()
-        run(2)
     for r in range(args.repeats):
-        for name, run, np_mode in (('deck', deck, False), ('ours', ours, True)):
-            (npx.set_np if np_mode else npx.reset_np)()
-            runs[name].append(run(args.batches))
+        for name, threads in (('deck', None), ('ours', args.ours_threads)):
+            runs[name].append(measure(name, threads))
             print(f'  repeat {r + 1}: {name} {runs[name][-1]:.1f} img/s', flush=True)
     best = {name: max(v) for name, v in runs.items()}
     median = {name: float(onp.median(v)) for name, v in runs.items()}
