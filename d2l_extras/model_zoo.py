@@ -125,6 +125,8 @@ class DenseNet(nn.HybridBlock):
         check_count('num_classes', num_classes)
         if stem not in STEMS:
             raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
+        if not isinstance(use_bias, bool):
+            raise ValueError(f"use_bias must be True or False, got {use_bias!r}")
         self.stem_name, self.block_config = stem, tuple(block_config)
         self.features = nn.HybridSequential()
         self.features.add(*_stem(stem, num_init_features, use_bias))

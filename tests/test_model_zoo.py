@@ -117,6 +117,7 @@ def test_resnet_matches_d2l_resnet18():
     ({'compression': 0.001}, 'compression must keep at least 1 channel'),
     ({'num_classes': 0}, 'num_classes must be a positive integer'),
     ({'stem': 'mnist'}, 'stem must be one of'),
+    ({'use_bias': 'no'}, 'use_bias must be True or False'),
 ])
 def test_densenet_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
