@@ -52,6 +52,11 @@ def measure_step(builder: str = 'deck_densenet', kwargs: dict | None = None, bat
         arguments, and ``env``.
     """
     _validate(builder, batch_size, image_size, in_channels, mode)
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise ValueError(f"kwargs must be None or a dict of the builder's arguments, got {kwargs!r}")
+    if env is not None and not (isinstance(env, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in env.items())):
+        raise ValueError(f"env must be None or a dict of str to str, got {env!r}")
     if mirror_ops and mode != 'symbol':
         raise ValueError(f"mirror_ops needs mode='symbol' (the graph executor), got mode={mode!r}")
     spec = dict(builder=builder, kwargs=kwargs or {}, batch_size=batch_size,

@@ -38,6 +38,8 @@ def test_a_failing_child_reports_its_error():
     ({'in_channels': True}, 'in_channels must be a positive integer'),
     ({'mode': 'eager'}, "mode must be one of \\('imperative', 'hybrid', 'symbol'\\)"),
     ({'mode': 'hybrid', 'mirror_ops': ['BatchNorm']}, "mirror_ops needs mode='symbol'"),
+    ({'kwargs': [('growth_rate', 12)]}, 'kwargs must be None or a dict'),
+    ({'env': {'MXNET_BACKWARD_DO_MIRROR': 1}}, 'env must be None or a dict of str to str'),
 ])
 def test_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
