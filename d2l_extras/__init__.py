@@ -1,7 +1,16 @@
 """Helpers behind the DenseNet teaching notebooks (MXNet Gluon + d2l).
 
-One concern per module: ``data`` (Fashion-MNIST offline), ``devices`` (GPUs that really work),
-``densenet`` (the lesson's model code), ``explore`` (what the sliders show), ``training``.
+One concern per module:
+
+- ``data``: Fashion-MNIST offline (find, check, batch, show);
+- ``devices``: GPUs that really work, and why not;
+- ``densenet``: the lesson's model code (twins of the ``#@save`` cells of notebooks 01-03);
+- ``summary``: a layer-by-layer table (shapes, parameters, FLOPs, memory) of any Gluon net;
+- ``explore``: what the sliders of notebooks 01-03 show;
+- ``training``, ``profiles``, ``evaluation``, ``train`` (the CLI): training, notebook 04;
+- ``model_zoo``, ``variants``, ``memory``: DenseNet-B/C/BC, ResNet, memory, notebook 05;
+- ``navigation``, ``slides``: the notebooks' links and the offline slide decks.
+
 Importing the package loads nothing heavy and downloads nothing.
 """
 __version__ = '0.1.0'
