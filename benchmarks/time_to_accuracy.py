@@ -14,6 +14,7 @@ import resource
 import time
 
 START = time.time()
+os.environ.setdefault('OMP_NUM_THREADS', str(os.cpu_count()))   # as notebook 04 and the CLI do
 
 
 def main() -> None:
@@ -44,7 +45,7 @@ def main() -> None:
     train_iter, test_iter = load_data_fashion_mnist(profile.batch_size, resize=profile.resize)
     net = densenet(profile.growth_rate, profile.convs_per_block, fixed=profile.fixed)
     history = train(net, train_iter, test_iter, num_epochs=profile.epochs, lr=profile.lr,
-                    progress=False, plot=False, log=log)
+                    cosine=profile.cosine, progress=False, plot=False, log=log)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     total = time.time() - START
     print(f'final test acc {history.epochs[-1].test_acc:.3f}; total wall {total:.0f} s; '
