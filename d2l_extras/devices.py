@@ -78,7 +78,7 @@ def try_all_gpus(verbose: bool = True) -> list[mx.Context]:
     working, reason = usable_gpus()
     if working:
         last_reason = f'using {len(working)} GPU(s): {reason}'
-        if verbose and 'work;' in reason:   # some GPUs failed their probe: say which and why
+        if verbose and len(working) < num_gpus():   # some GPUs failed their probe: say which and why
             print(last_reason)
         return [mx.gpu(i) for i in working]
     last_reason = f'using cpu(0): {reason}'
