@@ -188,8 +188,8 @@ def find_fashion_mnist(download: bool = True) -> Path:
         try:
             _check_folder(folder)
         except (FileNotFoundError, CorruptDataError) as e:
-            report.append(f'{_shown(folder)} ({label}): {e}'.replace(str(folder) + ': ', '')
-                          .replace(str(folder) + '/', ''))
+            reason = str(e).replace(f'{folder}: ', '').replace(f'{folder}/', '')   # said once, in front
+            report.append(f'{_shown(folder)} ({label}): {reason}')
             continue
         if env and folder != places[0][1]:
             warnings.warn(f'${ENV_VAR}={env} has no valid Fashion-MNIST ({report[0]}); '
