@@ -57,7 +57,7 @@ def mirroring() -> list:
         cases = [('hybrid', {}, ()), ('hybrid', {'MXNET_BACKWARD_DO_MIRROR': '1'}, ()),
                  ('symbol', {}, ()), ('symbol', {'MXNET_BACKWARD_DO_MIRROR': '1'}, ()),
                  ('symbol', {'MXNET_BACKWARD_DO_MIRROR': '1'},
-                  ('BatchNorm', 'Activation', '_npi_concatenate', 'Pooling'))]
+                  ('BatchNorm', 'Activation', 'Concat', 'Pooling'))]
         for mode, env, ops in cases:
             r = measure_step('deck_densenet', kw, BATCH, 96, mode=mode, env=env, mirror_ops=ops)
             rows.append({**r, 'layers_per_block': L})

@@ -13,7 +13,7 @@ from typing import Sequence
 
 from mxnet.gluon import nn
 
-from .densenet import check_count, count_parameters  # noqa: F401 (count_parameters: re-exported)
+from .densenet import check_count, concat_channels, count_parameters  # noqa: F401 (count_parameters: re-exported)
 
 STEMS = ('imagenet', 'cifar')
 # The paper's Table 1: convs per dense block of DenseNet-121/169/201/264 (k = 32, bottleneck, theta = 0.5).
@@ -66,7 +66,7 @@ class DenseBlockBC(nn.HybridBlock):
 
     def hybrid_forward(self, F, x):
         for layer in self.net:
-            x = F.np.concatenate([x, layer(x)], axis=1)
+            x = concat_channels(F, x, layer(x))
         return x
 
 

@@ -1,11 +1,12 @@
 """The lesson code: the deck's shapes and parameter counts, hybridization, and every bad input."""
+import mxnet as mx
 import pytest
 from mxnet import autograd, init, np
 from mxnet.gluon import nn
 
-from d2l_extras.densenet import (DenseBlock, channel_path, check_input_shape, conv_block,
-                                 count_parameters, densenet, min_input_size, spatial_sizes,
-                                 transition_block)
+from d2l_extras.densenet import (DenseBlock, channel_path, check_input_shape, concat_channels,
+                                 conv_block, count_parameters, densenet, min_input_size,
+                                 spatial_sizes, transition_block)
 
 
 def test_deck_shapes():
@@ -25,6 +26,30 @@ def test_dense_block_keeps_its_input_and_concatenates():
     Y = blk(X)
     assert Y.shape == (2, 4 + 3 * 5, 6, 6)
     assert np.abs(Y[:, :4] - X).max() == 0          # the input passes through unchanged
+
+
+class _Concat(nn.HybridBlock):
+    def hybrid_forward(self, F, X, Y):
+        return concat_channels(F, X, Y)
+
+
+@pytest.mark.parametrize('hybridize', [False, True])
+def test_concat_channels_is_np_concatenate_with_its_gradient(hybridize):
+    """The deck's legacy concat on NumPy-interface arrays: same values, same gradients, np arrays out."""
+    block = _Concat()
+    if hybridize:
+        block.hybridize()
+    X, Y = np.random.uniform(size=(2, 3, 4, 5)), np.random.uniform(size=(2, 2, 4, 5))
+    weights = np.random.uniform(size=(1, 5, 4, 5))
+    for a in (X, Y):
+        a.attach_grad()
+    with autograd.record():
+        Z = block(X, Y)
+        (Z * weights).sum().backward()
+    assert isinstance(Z, mx.np.ndarray)
+    assert np.abs(Z - np.concatenate((X, Y), axis=1)).max() == 0
+    assert np.abs(X.grad - np.broadcast_to(weights[:, :3], X.shape)).max() == 0
+    assert np.abs(Y.grad - np.broadcast_to(weights[:, 3:], Y.shape)).max() == 0
 
 
 def test_conv_block_is_bn_relu_conv3x3():
