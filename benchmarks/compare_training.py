@@ -4,7 +4,7 @@ Every model gets the same budget: 32 px and batch 128 (as in the ``cpu-quick`` p
 constant SGD learning rate 0.1 (0.2 made test accuracy swing by 20 points between epochs on this small
 budget), 3 epochs on a fixed random 10,000 of the 60,000 training images, tested on the first 5,000 test images,
 with the same seed and the same data order, trained by ``d2l_extras.training.train``. Writes
-``benchmarks/compare_training.json``, which notebook 05 reads. About 8 minutes on 2 free CPU cores (times
+``benchmarks/compare_training.json``, which notebook 05 reads. About 13 minutes on 2 idle CPU cores (times
 are recorded but depend on what else runs; the accuracies do not).
 
     .venv/bin/python benchmarks/compare_training.py
