@@ -13,8 +13,10 @@ import os
 import resource
 import time
 
+from d2l_extras import use_all_cores
+
 START = time.time()
-os.environ.setdefault('OMP_NUM_THREADS', str(os.cpu_count()))   # as notebook 04 and the CLI do
+use_all_cores()   # as notebook 04 and the CLI do, before MXNet loads
 
 
 def main() -> None:

@@ -13,4 +13,15 @@ One concern per module:
 
 Importing the package loads nothing heavy and downloads nothing.
 """
+import os
+
 __version__ = '0.1.0'
+
+
+def use_all_cores() -> None:
+    """Let MXNet use every CPU core; call it before ``import mxnet`` (an ``OMP_NUM_THREADS`` you set wins).
+
+    MXNet 1.9 starts one OpenMP thread per two cores (it assumes hyper-threading), which leaves half of
+    a laptop's cores idle: on 2 cores, training runs about 1.6 times faster with both.
+    """
+    os.environ.setdefault('OMP_NUM_THREADS', str(os.cpu_count() or 1))

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
-# MXNet starts one OpenMP thread per two cores (it assumes hyper-threading); on a 2-core laptop or VM
-# that leaves a core idle. Use them all unless the user chose; it must be set before MXNet loads.
-os.environ.setdefault('OMP_NUM_THREADS', str(os.cpu_count() or 1))
+from . import use_all_cores
+
+use_all_cores()   # before MXNet loads
 
 import mxnet as mx  # noqa: E402
 

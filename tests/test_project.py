@@ -79,3 +79,15 @@ def test_lab_binds_loopback_and_keeps_token_auth():
     lab = makefile.split('\nlab:')[1].split('\n\n')[0]
     assert '--ip=127.0.0.1' in lab and 'token' not in lab.replace('token auth', '')
     assert '--allow-root' in lab and 'id -u' in lab
+
+
+def test_use_all_cores_sets_omp_threads_unless_the_user_did(monkeypatch):
+    import os
+
+    from d2l_extras import use_all_cores
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    use_all_cores()
+    assert os.environ['OMP_NUM_THREADS'] == str(os.cpu_count())
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    use_all_cores()
+    assert os.environ['OMP_NUM_THREADS'] == '1'
