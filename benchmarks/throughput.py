@@ -163,10 +163,10 @@ def worker(name: str, batches: int, warmup: int) -> None:
     from mxnet import npx
     from d2l_extras.data import load_arrays
 
-    images, labels = load_arrays('train')
     if name == 'peak':
         print(gemm_peak())
         return
+    images, labels = load_arrays('train')
     if name == 'ours':
         npx.set_np()
     run = (ours_setup if name == 'ours' else deck_setup)(images, labels)
