@@ -17,6 +17,7 @@ import mxnet as mx
 import numpy as onp
 
 from d2l_extras.memory import measure_step
+from d2l_extras.model_zoo import compared
 
 OUT = pathlib.Path(__file__).with_name('memory.json')
 LAYERS = (1, 2, 4, 6, 8, 12, 16, 24, 32)   # convs per dense block of the deck's model (it has 4)
@@ -24,11 +25,11 @@ BATCH = 32
 
 
 def curve() -> list:
-    """The deck's model with L convs in each of its 4 blocks, imperative and hybridized."""
+    """The lesson's model with L conv blocks in each of its 4 dense blocks, imperative and hybridized."""
     rows = []
     for mode in ('imperative', 'hybrid'):
         for L in LAYERS:
-            r = measure_step('deck_densenet', {'block_config': [L] * 4}, BATCH, 96, mode=mode)
+            r = measure_step('densenet', {'convs_per_block': [L] * 4}, BATCH, 96, mode=mode)
             rows.append({**r, 'layers_per_block': L})
             print(mode, L, r['step_mib'], 'MiB', flush=True)
     return rows
@@ -53,42 +54,46 @@ def mirroring() -> list:
     """Graph executor with and without MXNet 1.9's mirroring switches, and Gluon hybridized with the env var."""
     rows = []
     for L in (4, 16, 32):
-        kw = {'block_config': [L] * 4}
+        kw = {'convs_per_block': [L] * 4}
         cases = [('hybrid', {}, ()), ('hybrid', {'MXNET_BACKWARD_DO_MIRROR': '1'}, ()),
                  ('symbol', {}, ()), ('symbol', {'MXNET_BACKWARD_DO_MIRROR': '1'}, ()),
                  ('symbol', {'MXNET_BACKWARD_DO_MIRROR': '1'},
                   ('BatchNorm', 'Activation', 'Concat', 'Pooling'))]
         for mode, env, ops in cases:
-            r = measure_step('deck_densenet', kw, BATCH, 96, mode=mode, env=env, mirror_ops=ops)
+            r = measure_step('densenet', kw, BATCH, 96, mode=mode, env=env, mirror_ops=ops)
             rows.append({**r, 'layers_per_block': L})
             print('mirror', L, mode, env, ops, r['step_mib'], 'MiB', flush=True)
     return rows
 
 
 def at_224() -> list:
-    """d2l's exercise: the deck's model at 224 x 224 vs 96 x 96 (batch 32 and 64, to extrapolate to 256)."""
+    """d2l's exercise: the lesson's model at 224 x 224 vs 96 x 96 (batch 32 and 64, to extrapolate to 256)."""
     rows = []
     for size, batch in ((96, 32), (96, 64), (224, 32), (224, 64)):
-        r = measure_step('deck_densenet', {}, batch, size, mode='hybrid')
+        r = measure_step('densenet', {}, batch, size, mode='hybrid')
         rows.append(r)
         print('224', size, batch, r['step_mib'], 'MiB', flush=True)
     return rows
 
 
 def versus_resnet() -> list:
-    """DenseNet vs ResNet at 96 px, batch 32, hybridized (d2l's ResNet-18 imperative: it is a Block)."""
-    nets = [('deck DenseNet', 'deck_densenet', {}, 'hybrid'),
-            ('DenseNet-BC (k=12)', 'densenet_bc', {}, 'hybrid'),
-            ('ResNet-18 (ImageNet stem)', 'resnet', {}, 'hybrid'),
-            ('ResNet-18 / 4 width', 'resnet', {'widths': [16, 32, 64, 128]}, 'hybrid'),
-            ('deck DenseNet', 'deck_densenet', {}, 'imperative'),
-            ('d2l.resnet18', 'resnet18_d2l', {'num_classes': 10}, 'imperative')]
+    """Every compared model of the registry at 96 px, batch 32, hybridized and imperative."""
     rows = []
-    for label, builder, kw, mode in nets:
-        r = measure_step(builder, kw, BATCH, 96, mode=mode)
-        rows.append({**r, 'label': label})
-        print('vs', label, mode, r['step_mib'], 'MiB', flush=True)
+    for name in compared():
+        for mode in ('hybrid', 'imperative'):
+            r = measure_step(name, {}, BATCH, 96, mode=mode)
+            rows.append(r)
+            print('vs', name, mode, r['step_mib'], 'MiB', flush=True)
     return rows
+
+
+def _cpu_model() -> str:
+    """The processor's model name, from /proc/cpuinfo (empty where that file does not exist)."""
+    try:
+        lines = pathlib.Path('/proc/cpuinfo').read_text().splitlines()
+    except OSError:
+        return ''
+    return next((line.split(':', 1)[1].strip() for line in lines if line.startswith('model name')), '')
 
 
 def main() -> None:
@@ -104,7 +109,7 @@ def main() -> None:
         results['fit'] = {m: fit(results['curve'], m) for m in ('imperative', 'hybrid')}
     results['meta'] = {'mxnet': mx.__version__, 'python': platform.python_version(),
                        'date': datetime.date.today().isoformat(), 'batch_size': BATCH,
-                       'command': 'python benchmarks/memory.py',
+                       'cpu': _cpu_model(), 'command': 'python benchmarks/memory.py',
                        'note': 'step_mib = peak RSS - RSS before allocating parameters, one process per row'}
     OUT.write_text(json.dumps(results, indent=1) + '\n')
     print('wrote', OUT.name)

@@ -2,20 +2,28 @@
 
 One concern per module:
 
+- ``densenet``: the lesson's model code (twins of the ``#@save`` cells of notebooks 01-03);
+- ``sizes``: limits and checks of every size, spatial sizes, the compression rule, parameter counts;
+- ``model_zoo``: the registry of every model by name, and the general DenseNet(-B/-C/-BC) builder;
+- ``resnet``: the ResNets DenseNet is compared with;
+- ``summary``: what a net costs, layer by layer (shapes, parameters, FLOPs, activations);
+- ``explore``: what the sliders show;
+- ``memory``: the measured memory of one training step;
 - ``data``: Fashion-MNIST offline (find, check, batch, show);
 - ``devices``: GPUs that really work, and why not;
-- ``densenet``: the lesson's model code (twins of the ``#@save`` cells of notebooks 01-03);
-- ``summary``: a layer-by-layer table (shapes, parameters, FLOPs, memory) of any Gluon net;
-- ``explore``: what the sliders of notebooks 01-03 show;
-- ``training``, ``profiles``, ``evaluation``, ``train`` (the CLI): training, notebook 04;
-- ``model_zoo``, ``variants``, ``memory``: DenseNet-B/C/BC, ResNet, memory, notebook 05;
+- ``training``, ``recipes``, ``evaluation``, ``train`` (the CLI): training, notebook 04;
+- ``speedups``: faster CPU training without changing the lesson's code;
 - ``navigation``, ``slides``: the notebooks' links and the offline slide decks.
 
 Importing the package loads nothing heavy and downloads nothing.
 """
 import os
+import random
+import sys
+from importlib.metadata import PackageNotFoundError, version
 
 __version__ = '0.1.0'
+REQUIRED = {'mxnet': '1.9.1', 'd2l': '1.0.3'}   # mxnet-cu112 stands in for mxnet on a GPU machine
 
 
 def use_all_cores() -> None:
@@ -25,3 +33,36 @@ def use_all_cores() -> None:
     a laptop's cores idle: on 2 cores, training runs about 1.6 times faster with both.
     """
     os.environ.setdefault('OMP_NUM_THREADS', str(os.cpu_count() or 1))
+
+
+def _installed(package: str) -> str | None:
+    for name in (package, 'mxnet-cu112') if package == 'mxnet' else (package,):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return None
+
+
+def check_environment(seed: int = 0) -> None:
+    """The notebooks' set-up in one line: Python 3.11, MXNet 1.9.1 and d2l 1.0.3, every CPU core, fixed seeds.
+
+    Raises a RuntimeError that says how to fix a wrong Python or package version. Call it before MXNet is
+    imported, so that MXNet starts with all cores (``use_all_cores``).
+    """
+    if sys.version_info[:2] != (3, 11):
+        raise RuntimeError(f'these notebooks need Python 3.11 (MXNet 1.9.1 needs numpy < 1.24, which has no '
+                           f'wheels for 3.12+), this kernel runs {sys.version.split()[0]}: run `make setup` '
+                           'and choose the kernel of .venv')
+    for package, wanted in REQUIRED.items():
+        found = _installed(package)
+        if found != wanted:
+            raise RuntimeError(f'{package} {wanted} is needed, found {found or "nothing"}: run `make setup`')
+    if 'mxnet' not in sys.modules:
+        use_all_cores()
+    import mxnet as mx
+    import numpy as onp
+    mx.random.seed(seed)
+    onp.random.seed(seed)
+    random.seed(seed)
+    print(f'Python 3.11, MXNet {mx.__version__}, d2l {REQUIRED["d2l"]}: ready (seed {seed})')

@@ -6,7 +6,10 @@ kernel's high-water mark, then allocate the parameters and run one forward, back
 ``step_mib`` is the peak minus the resident size just before: parameters, gradients, saved
 activations and workspace of that one step.
 
-    >>> measure_step('deck_densenet', batch_size=64, image_size=96)['step_mib']   # doctest: +SKIP
+    >>> measure_step('densenet', batch_size=64, image_size=96)['step_mib']   # doctest: +SKIP
+
+This is the CPU's resident memory, a proxy for the GPU memory a training step needs: the same arrays
+(parameters, gradients, the activations kept for backward, workspaces) live on the GPU there.
 """
 from __future__ import annotations
 
@@ -17,30 +20,29 @@ import subprocess
 import sys
 from typing import Sequence
 
-BUILDERS = ('deck_densenet', 'densenet_bc', 'DenseNet', 'resnet', 'resnet18_d2l')
+from .sizes import MAX_BATCH, MAX_CHANNELS, MAX_IMAGE_SIZE, check_choice, check_int
+
 MODES = ('imperative', 'hybrid', 'symbol')
 
 
-def _validate(builder: str, batch_size: int, image_size: int, in_channels: int, mode: str) -> None:
+def _validate(model: str, batch_size: int, image_size: int, in_channels: int, mode: str) -> None:
     """Raise a ValueError naming the first bad argument and its valid range."""
-    if builder not in BUILDERS:
-        raise ValueError(f"builder must be one of {BUILDERS}, got {builder!r}")
-    for name, value, low in (('batch_size', batch_size, 1), ('image_size', image_size, 1),
-                             ('in_channels', in_channels, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be a positive integer ({low} or more), got {value!r}")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    from .model_zoo import MODELS
+    check_choice('model', model, MODELS)
+    check_int('batch_size', batch_size, high=MAX_BATCH)
+    check_int('image_size', image_size, high=MAX_IMAGE_SIZE)
+    check_int('in_channels', in_channels, high=MAX_CHANNELS)
+    check_choice('mode', mode, MODES)
 
 
-def measure_step(builder: str = 'deck_densenet', kwargs: dict | None = None, batch_size: int = 64,
+def measure_step(model: str = 'densenet', kwargs: dict | None = None, batch_size: int = 64,
                  image_size: int = 96, in_channels: int = 1, mode: str = 'hybrid',
                  env: dict | None = None, mirror_ops: Sequence[str] = (), timeout: float = 900) -> dict:
     """Run one training step in a fresh process and return its memory and parameter count.
 
     Args:
-        builder: a name from ``BUILDERS`` (``d2l_extras.model_zoo`` builders, or d2l's ResNet-18).
-        kwargs: keyword arguments for the builder, e.g. ``{'block_config': (8, 8, 8, 8)}``.
+        model: a name of the registry ``d2l_extras.model_zoo.MODELS``.
+        kwargs: keyword arguments for its builder, e.g. ``{'convs_per_block': [8, 8, 8, 8]}`` (JSON-able).
         mode: 'imperative' (autograd records every op), 'hybrid' (Gluon CachedOp, static memory
             plan) or 'symbol' (the hybridized net's symbol bound by MXNet's graph executor, the
             only place where ``MXNET_BACKWARD_DO_MIRROR`` is read in MXNet 1.9).
@@ -51,7 +53,7 @@ def measure_step(builder: str = 'deck_densenet', kwargs: dict | None = None, bat
         dict with ``baseline_mib``, ``peak_mib``, ``step_mib`` (peak - baseline), ``params``, the
         arguments, and ``env``.
     """
-    _validate(builder, batch_size, image_size, in_channels, mode)
+    _validate(model, batch_size, image_size, in_channels, mode)
     if kwargs is not None and not isinstance(kwargs, dict):
         raise ValueError(f"kwargs must be None or a dict of the builder's arguments, got {kwargs!r}")
     if env is not None and not (isinstance(env, dict) and all(
@@ -59,7 +61,7 @@ def measure_step(builder: str = 'deck_densenet', kwargs: dict | None = None, bat
         raise ValueError(f"env must be None or a dict of str to str, got {env!r}")
     if mirror_ops and mode != 'symbol':
         raise ValueError(f"mirror_ops needs mode='symbol' (the graph executor), got mode={mode!r}")
-    spec = dict(builder=builder, kwargs=kwargs or {}, batch_size=batch_size,
+    spec = dict(model=model, kwargs=kwargs or {}, batch_size=batch_size,
                 image_size=image_size, in_channels=in_channels, mode=mode, mirror_ops=list(mirror_ops))
     full_env = {**os.environ, **(env or {})}
     done = subprocess.run([sys.executable, '-m', 'd2l_extras.memory', json.dumps(spec)],
@@ -89,49 +91,57 @@ def _reset_peak() -> bool:
         return False
 
 
-def _build(builder: str, kwargs: dict):
-    """The net named by ``builder`` (imports here so that a measurement pays for them up front)."""
-    if builder == 'resnet18_d2l':
-        from d2l import mxnet as d2l
-        return d2l.resnet18(**kwargs)
+def _build(model: str, kwargs: dict):
+    """The registry's net ``model`` (JSON lists become the tuples its builder expects)."""
     from d2l_extras import model_zoo
-    if 'block_config' in kwargs:
-        kwargs = {**kwargs, 'block_config': tuple(kwargs['block_config'])}
-    return getattr(model_zoo, builder)(**kwargs)
+    return model_zoo.build(model, **{k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()})
 
 
 def _one_step(spec: dict) -> dict:
-    """The child process: build, reset the peak, one SGD step, report MiB and parameter count."""
+    """The child process: build, reset the peak, one SGD step, report MiB and parameter count.
+
+    Graphs are built inside ``fast_concat()``, as ``d2l_extras.training.train`` builds them.
+    """
     import mxnet as mx
-    from mxnet import autograd, gluon, np, npx
+    from mxnet import np, npx
+
+    from d2l_extras.sizes import count_parameters
+    from d2l_extras.speedups import fast_concat
+    from d2l_extras.summary import layer_table
     npx.set_np()
     mx.random.seed(0)
-    net = _build(spec['builder'], spec['kwargs'])
+    net = _build(spec['model'], spec['kwargs'])
     n, c, s = spec['batch_size'], spec['in_channels'], spec['image_size']
+    layer_table(net, (n, c, s, s))                   # sets the parameters' shapes, for the count
     X = np.random.uniform(size=(n, c, s, s))
     y = np.random.randint(0, 10, size=(n,))
     npx.waitall()
     baseline, reset = _rss_mib('VmRSS'), _reset_peak()
-    if spec['mode'] == 'symbol':
-        params = _symbol_step(net, (n, c, s, s), spec['mirror_ops'])
-    else:
-        net.initialize(mx.init.Xavier())
-        if spec['mode'] == 'hybrid':
-            net.hybridize(static_alloc=True, static_shape=True)
-        trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1})
-        loss = gluon.loss.SoftmaxCrossEntropyLoss()
-        with autograd.record():
-            l = loss(net(X), y)
-        l.backward()
-        trainer.step(n)
-        npx.waitall()
-        params = sum(p.data().size for p in net.collect_params().values() if p.grad_req != 'null')
+    with fast_concat():
+        _symbol_step(net, (n, c, s, s), spec['mirror_ops']) if spec['mode'] == 'symbol' else \
+            _gluon_step(net, X, y, hybridize=spec['mode'] == 'hybrid')
     peak = _rss_mib('VmHWM') if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return dict(baseline_mib=round(baseline, 1), peak_mib=round(peak, 1),
-                step_mib=round(peak - baseline, 1), params=int(params))
+                step_mib=round(peak - baseline, 1), params=count_parameters(net))
 
 
-def _symbol_step(net, shape: tuple, mirror_ops: Sequence[str]) -> int:
+def _gluon_step(net, X, y, hybridize: bool) -> None:
+    """Initialize, (hybridize,) and run one forward, backward and SGD step with Gluon."""
+    import mxnet as mx
+    from mxnet import autograd, gluon, npx
+    net.initialize(mx.init.Xavier())
+    if hybridize:
+        net.hybridize(static_alloc=True, static_shape=True)
+    trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1})
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    with autograd.record():
+        l = loss(net(X), y)
+    l.backward()
+    trainer.step(X.shape[0])
+    npx.waitall()
+
+
+def _symbol_step(net, shape: tuple, mirror_ops: Sequence[str]) -> None:
     """Bind the net's symbol with MXNet's graph executor and run forward + backward once."""
     import mxnet as mx
     data = mx.sym.var('data').as_np_ndarray()
@@ -150,8 +160,6 @@ def _symbol_step(net, shape: tuple, mirror_ops: Sequence[str]) -> int:
     exe.forward(is_train=True)
     exe.backward()
     mx.nd.waitall()
-    skip = ('data', 'softmax_label')
-    return sum(a.size for k, a in exe.arg_dict.items() if k not in skip and exe.grad_dict.get(k) is not None)
 
 
 if __name__ == '__main__':

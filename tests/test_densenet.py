@@ -1,12 +1,14 @@
-"""The lesson code: the deck's shapes and parameter counts, hybridization, and every bad input."""
+"""The lesson's code: the deck's shapes and parameter counts, hybridization, and the fast concatenation."""
+import json
+
 import mxnet as mx
 import pytest
-from mxnet import autograd, init, np
+from mxnet import autograd, gluon, init, np
 from mxnet.gluon import nn
 
-from d2l_extras.densenet import (DenseBlock, channel_path, check_input_shape, concat_channels,
-                                 conv_block, count_parameters, densenet, min_input_size,
-                                 spatial_sizes, transition_block)
+from d2l_extras.densenet import DenseBlock, conv_block, densenet, transition_block
+from d2l_extras.sizes import count_parameters
+from d2l_extras.speedups import fast_concat
 
 
 def test_deck_shapes():
@@ -28,34 +30,9 @@ def test_dense_block_keeps_its_input_and_concatenates():
     assert np.abs(Y[:, :4] - X).max() == 0          # the input passes through unchanged
 
 
-class _Concat(nn.HybridBlock):
-    def hybrid_forward(self, F, X, Y):
-        return concat_channels(F, X, Y)
-
-
-@pytest.mark.parametrize('hybridize', [False, True])
-def test_concat_channels_is_np_concatenate_with_its_gradient(hybridize):
-    """The deck's legacy concat on NumPy-interface arrays: same values, same gradients, np arrays out."""
-    block = _Concat()
-    if hybridize:
-        block.hybridize()
-    X, Y = np.random.uniform(size=(2, 3, 4, 5)), np.random.uniform(size=(2, 2, 4, 5))
-    weights = np.random.uniform(size=(1, 5, 4, 5))
-    for a in (X, Y):
-        a.attach_grad()
-    with autograd.record():
-        Z = block(X, Y)
-        (Z * weights).sum().backward()
-    assert isinstance(Z, mx.np.ndarray)
-    assert np.abs(Z - np.concatenate((X, Y), axis=1)).max() == 0
-    assert np.abs(X.grad - np.broadcast_to(weights[:, :3], X.shape)).max() == 0
-    assert np.abs(Y.grad - np.broadcast_to(weights[:, 3:], Y.shape)).max() == 0
-
-
 def test_conv_block_is_bn_relu_conv3x3():
     blk = conv_block(7)
-    kinds = [type(b) for b in blk]
-    assert kinds == [nn.BatchNorm, nn.Activation, nn.Conv2D]
+    assert [type(b) for b in blk] == [nn.BatchNorm, nn.Activation, nn.Conv2D]
     assert blk[2]._kwargs['kernel'] == (3, 3) and blk[2]._kwargs['pad'] == (1, 1)
 
 
@@ -65,21 +42,6 @@ def test_parameter_counts_at_96_px(fixed, expected):
     net.initialize(init.Xavier())
     assert net(np.zeros((1, 1, 96, 96))).shape == (1, 10)
     assert count_parameters(net) == expected
-    assert count_parameters(net, trainable_only=False) > expected    # + BatchNorm running stats
-
-
-@pytest.mark.parametrize('fixed', [False, True])
-def test_channel_path_matches_the_real_net(fixed):
-    net = densenet(fixed=fixed)
-    net.initialize()
-    X, channels = np.zeros((1, 1, 64, 64)), []
-    for layer in net:
-        X = layer(X)
-        if isinstance(layer, DenseBlock) or (isinstance(layer, nn.HybridSequential)):
-            channels.append(X.shape[1])
-    assert channels == [c for _, c in channel_path(fixed=fixed)][1:]
-    deck = dict(channel_path(fixed=False))
-    assert [deck[f'transition {i}'] for i in (1, 2, 3)] == [96, 160, 224]
 
 
 def test_hybridized_matches_imperative():
@@ -93,62 +55,53 @@ def test_hybridized_matches_imperative():
     assert np.abs(got - expected).max() < 1e-5
 
 
-def test_spatial_sizes_and_minimum():
-    assert [s for _, s in spatial_sizes(96)] == [96, 48, 24, 12, 6, 3]
-    assert [s for _, s in spatial_sizes(28)] == [28, 14, 7, 3, 1, 0]
-    assert min_input_size() == 29
-    assert min_input_size(1) == 1 and min_input_size(2) == 5
+def _graph_ops(net) -> set[str]:
+    return {node['op'] for node in json.loads(net._cached_graph[1].tojson())['nodes']}
 
 
-@pytest.mark.parametrize('size', [29, 32])
-def test_smallest_inputs_run(size):
-    net = densenet(growth_rate=4, convs_per_block=(1, 1, 1, 1))
-    net.initialize()
-    assert net(np.zeros((1, 1, size, size))).shape == (1, 10)
+def _one_step(net, X, y):
+    trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1})
+    with autograd.record():
+        loss = gluon.loss.SoftmaxCrossEntropyLoss()(net(X), y)
+    loss.backward()
+    trainer.step(X.shape[0])
+    return loss, [p.grad().copy() for p in net.collect_params().values() if p.grad_req != 'null']
 
 
-def test_too_small_input_explains_itself_hybridized_or_not():
-    net = densenet(growth_rate=4, convs_per_block=(1, 1, 1, 1))
-    net.initialize()
-    for hybridize in (False, True):
-        if hybridize:
-            net.hybridize()
-            net(np.zeros((1, 1, 32, 32)))
-        with pytest.raises(ValueError, match=r'at least 29 px.*28 \(input\) -> 14 .* -> 0 \(transition 3\)'):
-            net(np.zeros((1, 1, 28, 28)))
-    with pytest.raises(ValueError, match='width must be at least 29'):
-        net(np.zeros((1, 1, 96, 20)))
+def test_fast_concat_builds_legacy_concat_with_the_same_values_and_gradients():
+    """Inside fast_concat() the traced graph uses Concat (oneDNN) instead of _npi_concatenate; the
+    concatenation is the same copy, so outputs and gradients agree up to float rounding elsewhere."""
+    X = np.random.uniform(size=(4, 1, 32, 32))
+    y = np.array([0, 1, 2, 3])
+    results = {}
+    for fast in (False, True):
+        mx.random.seed(0)
+        net = densenet(growth_rate=4, convs_per_block=(2, 2, 2, 2))
+        net.initialize(init.Xavier())
+        net.hybridize(static_alloc=True, static_shape=True)
+        if fast:
+            with fast_concat():
+                results[fast] = _one_step(net, X, y)
+            assert 'Concat' in _graph_ops(net) and '_npi_concatenate' not in _graph_ops(net)
+        else:
+            results[fast] = _one_step(net, X, y)
+            assert '_npi_concatenate' in _graph_ops(net) and 'Concat' not in _graph_ops(net)
+        assert isinstance(net(X), mx.np.ndarray)
+    (loss_np, grads_np), (loss_fast, grads_fast) = results[False], results[True]
+    assert np.abs(loss_np - loss_fast).max() < 1e-5
+    assert len(grads_np) == len(grads_fast)
+    for i, (a, b) in enumerate(zip(grads_np, grads_fast)):
+        assert float(np.abs(a - b).max()) / (float(np.abs(a).max()) + 1e-12) < 1e-3, f'parameter {i}'
 
 
-@pytest.mark.parametrize('shape', [(1, 96, 96), (96, 96), (1, 1, 1, 96, 96)])
-def test_wrong_rank(shape):
-    with pytest.raises(ValueError, match='rank 4'):
-        check_input_shape(shape)
-    net = densenet(growth_rate=4, convs_per_block=(1,))
-    net.initialize()
-    with pytest.raises(ValueError, match='rank 4'):
-        net(np.zeros(shape))
-
-
-@pytest.mark.parametrize('bad', [0, -3, 2.0, '4', None, True])
-def test_bad_counts(bad):
-    with pytest.raises(ValueError, match=r'growth_rate must be a positive integer \(1 or more\)'):
-        densenet(growth_rate=bad)
-    with pytest.raises(ValueError, match='num_convs must be a positive integer'):
-        DenseBlock(bad, 10)
-    with pytest.raises(ValueError, match='num_channels must be a positive integer'):
-        DenseBlock(2, bad)
-    with pytest.raises(ValueError, match='num_channels must be a positive integer'):
-        transition_block(bad)
-    with pytest.raises(ValueError, match='num_classes must be a positive integer'):
-        densenet(num_classes=bad)
-    with pytest.raises(ValueError, match='input_size must be a positive integer'):
-        spatial_sizes(bad)
-
-
-@pytest.mark.parametrize('bad', [(), 4, '4444', (4, 0, 4, 4), (4, 2.5)])
-def test_bad_convs_per_block(bad):
-    with pytest.raises(ValueError, match=r'convs_per_block'):
-        densenet(convs_per_block=bad)
-    with pytest.raises(ValueError, match=r'convs_per_block'):
-        channel_path(convs_per_block=bad)
+def test_fast_concat_is_restored_and_reentrant():
+    original = mx.sym.np.concatenate
+    with fast_concat():
+        with fast_concat():
+            assert mx.sym.np.concatenate is not original
+        assert mx.sym.np.concatenate is not original
+    assert mx.sym.np.concatenate is original
+    with pytest.raises(RuntimeError):
+        with fast_concat():
+            raise RuntimeError('boom')
+    assert mx.sym.np.concatenate is original

@@ -7,18 +7,19 @@ from mxnet import np
 
 from d2l_extras import model_zoo
 from d2l_extras.memory import measure_step
+from d2l_extras.sizes import count_parameters
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / 'benchmarks'
 
 
 def test_memory_grows_with_the_batch():
-    kw = {'block_config': [2, 2, 2, 2]}
-    small = measure_step('deck_densenet', kw, batch_size=2, image_size=64)
-    large = measure_step('deck_densenet', kw, batch_size=32, image_size=64)
-    net = model_zoo.deck_densenet(block_config=(2, 2, 2, 2))
+    kw = {'convs_per_block': [2, 2, 2, 2]}
+    small = measure_step('densenet', kw, batch_size=2, image_size=64)
+    large = measure_step('densenet', kw, batch_size=32, image_size=64)
+    net = model_zoo.build('densenet', convs_per_block=(2, 2, 2, 2))
     net.initialize()
     net(np.zeros((1, 1, 64, 64)))
-    assert small['params'] == large['params'] == model_zoo.count_parameters(net)   # the same net
+    assert small['params'] == large['params'] == count_parameters(net)   # the same net
     for r in (small, large):
         assert r['peak_mib'] > r['baseline_mib'] > 50          # MXNet itself is loaded before the mark
         assert r['step_mib'] == pytest.approx(r['peak_mib'] - r['baseline_mib'], abs=0.11)
@@ -27,16 +28,17 @@ def test_memory_grows_with_the_batch():
 
 
 def test_a_failing_child_reports_its_error():
-    with pytest.raises(RuntimeError, match='growth_rate must be a positive integer'):
-        measure_step('deck_densenet', {'growth_rate': 0}, batch_size=1, image_size=32)
+    with pytest.raises(RuntimeError, match='growth_rate must be an integer'):
+        measure_step('densenet', {'growth_rate': 0}, batch_size=1, image_size=32)
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    ({'builder': 'vgg'}, 'builder must be one of'),
-    ({'batch_size': 0}, r'batch_size must be a positive integer \(1 or more\)'),
-    ({'image_size': 2.5}, 'image_size must be a positive integer'),
-    ({'in_channels': True}, 'in_channels must be a positive integer'),
-    ({'mode': 'eager'}, "mode must be one of \\('imperative', 'hybrid', 'symbol'\\)"),
+    ({'model': 'vgg'}, "model must be one of 'densenet'"),
+    ({'batch_size': 0}, 'batch_size must be an integer from 1 to 4,096'),
+    ({'image_size': 2.5}, 'image_size must be an integer'),
+    ({'image_size': 20000}, 'image_size must be an integer from 1 to 1,024'),
+    ({'in_channels': True}, 'in_channels must be an integer'),
+    ({'mode': 'eager'}, "mode must be one of 'imperative', 'hybrid', 'symbol'"),
     ({'mode': 'hybrid', 'mirror_ops': ['BatchNorm']}, "mirror_ops needs mode='symbol'"),
     ({'kwargs': [('growth_rate', 12)]}, 'kwargs must be None or a dict'),
     ({'env': {'MXNET_BACKWARD_DO_MIRROR': 1}}, 'env must be None or a dict of str to str'),
@@ -58,3 +60,27 @@ def test_cached_curve_is_what_the_benchmark_writes():
     assert steps == sorted(steps)                               # more layers, more memory
     fit = results['fit']['imperative']
     assert fit['quadratic']['rms_residual_mib'] < fit['linear']['rms_residual_mib']
+
+
+def test_mirrored_batchnorm_updates_running_statistics_once():
+    """Notebook 05's claim: recomputing a BatchNorm in the backward pass (mirroring) leaves its running
+    statistics alone on the CPU, because MXNet's CPU BatchNorm updates them in the backward pass."""
+    import mxnet as mx
+    data = mx.sym.var('data')
+    bn = mx.sym.BatchNorm(data, name='bn', fix_gamma=False, momentum=0.9)
+    conv = mx.sym.Convolution(mx.sym.Activation(bn, act_type='relu'), num_filter=4, kernel=(3, 3), pad=(1, 1))
+    graph = json.loads(mx.sym.MakeLoss(mx.sym.sum(conv * conv)).tojson())
+    for node in graph['nodes']:
+        if node['op'] == 'BatchNorm':
+            node.setdefault('attrs', {})['__force_mirroring__'] = 'True'
+    exe = mx.sym.load_json(json.dumps(graph)).simple_bind(mx.cpu(), data=(8, 3, 6, 6), grad_req='write')
+    for name, array in exe.arg_dict.items():
+        array[:] = mx.nd.random.uniform(0, 4 if name == 'data' else 1, array.shape)
+    exe.aux_dict['bn_moving_mean'][:] = 0
+    exe.forward(is_train=True)
+    exe.backward()
+    mx.nd.waitall()              # the backward pass writes the running statistics; wait for all of it
+    assert 'Name=bn_mirror' in exe.debug_str()                           # the forward really runs twice
+    batch_mean = exe.arg_dict['data'].mean(axis=(0, 2, 3))
+    ratio = (exe.aux_dict['bn_moving_mean'] / batch_mean).asnumpy()
+    assert abs(ratio - 0.1).max() < 1e-5, ratio                         # one update: 0.9 x 0 + 0.1 x mean
