@@ -26,7 +26,16 @@ PYTHON311 := $(shell for p in python3.11 python3; do \
 help:
 	@sed -n 's/^#   //p' Makefile
 
-setup: $(STAMP)
+# JupyterLab settings for `make lab` and the RISE slideshow, installed into the venv, never into the user's home:
+# no "news" prompt and no update check (no network in a lecture hall), and ArrowUp/ArrowDown move a focused
+# slider inside the slideshow (JupyterLab's notebook shortcuts would take them). See jupyterlab/overrides.json.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+setup: $(STAMP) $(LAB_SETTINGS)
+
+$(LAB_SETTINGS): jupyterlab/overrides.json $(STAMP)
+	@mkdir -p $(@D)
+	@cp $< $@.tmp && mv $@.tmp $@
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ -z "$(PYTHON311)" ]; then \
@@ -41,10 +50,11 @@ $(STAMP): pyproject.toml constraints.txt
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-venv >/dev/null \
 	    && $(PYTHON311) -m venv $(VENV); \
 	  else echo "error: '$(PYTHON311) -m venv' failed; install python3.11-venv (Debian/Ubuntu)" >&2; exit 1; fi; }; }
-	$(PY) -m pip install --quiet --upgrade "pip>=23.2"
+	@echo "Installing the pinned packages into $(VENV) ($(EXTRA) build of MXNet) ..."
+	@$(PY) -m pip install --quiet --upgrade "pip>=23.2"
 	@# The CPU and GPU builds are two packages that both provide `mxnet`: remove the other one first.
-	$(PY) -m pip uninstall --quiet --yes $(if $(filter gpu,$(EXTRA)),mxnet,mxnet-cu112) 2>/dev/null || true
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[$(EXTRA),test]"
+	@$(PY) -m pip uninstall --quiet --yes $(if $(filter gpu,$(EXTRA)),mxnet,mxnet-cu112) 2>/dev/null || true
+	@$(PY) -m pip install --quiet -c constraints.txt -e ".[$(EXTRA),test]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 	@echo "Set-up done: $(VENV) ($(EXTRA) build of MXNet)."
@@ -57,8 +67,13 @@ data: setup
 	  fi; }
 	@$(PY) -m d2l_extras.data
 
+# One address, the index itself: the server's root is the repository (as on Binder), Lab's default URL the index,
+# and the log shows warnings and errors only, so the banner's one URL (with the token) is what the terminal shows.
+LAB_URL := /lab/tree/notebooks/00_index.ipynb
+
 lab: setup data
-	$(VENV)/bin/jupyter lab notebooks/00_index.ipynb --ip=127.0.0.1 --port=$(PORT) \
+	@$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir="$(CURDIR)" \
+	  --LabApp.default_url=$(LAB_URL) --ServerApp.log_level=WARN --LabApp.log_level=WARN \
 	  $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 unit: setup data browser
@@ -74,7 +89,8 @@ test: unit nbval
 # dependencies into $(JS_DIR); `npm pack` checks each tarball against the registry's integrity hash.
 # The reveal.js themes' web-font imports are dropped (offline, the theme's fallback fonts are used).
 JS_DIR := build/js
-NPM_JS := reveal.js@4.0.2 requirejs@2.3.8 jquery@3.7.1 mathjax@2.7.9 @jupyter-widgets/html-manager@1.0.15
+# The widget renderer is the release of ipywidgets 8.1.2 (pyproject.toml), the widget protocol the decks embed.
+NPM_JS := reveal.js@4.0.2 requirejs@2.3.8 jquery@3.7.1 mathjax@2.7.9 @jupyter-widgets/html-manager@1.0.10
 
 js:
 	@if [ "$$(cat $(JS_DIR)/.installed 2>/dev/null)" != "$(NPM_JS)" ]; then \

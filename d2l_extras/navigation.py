@@ -1,11 +1,17 @@
-"""Navigation between the notebooks, kept in place by a script, as in jakevdp's PythonDataScienceHandbook.
+"""The generated parts of the notebooks, kept in place by one script (as in jakevdp's PythonDataScienceHandbook).
 
-``python -m d2l_extras.navigation`` writes, into every ``notebooks/NN_*.ipynb``, a markdown cell
-``< Previous | Contents | Next >`` right after the title cell and another one at the bottom (both tagged
-``nav``, slide type ``skip``), and fills the cell of ``00_index.ipynb`` tagged ``contents`` with a list of
-links made from each notebook's first heading. Running it twice changes nothing; ``--check`` writes
-nothing and exits 1 when a notebook has drifted. Nothing else in a notebook is touched: outputs and
-execution counts stay as they are.
+``python -m d2l_extras.navigation`` brings every ``notebooks/NN_*.ipynb`` to what the project generates:
+
+* a markdown cell ``< Previous | Contents | Next >`` right after the title cell and another one at the bottom
+  (both tagged ``nav``, slide type ``skip``), and, in ``00_index.ipynb``, the cell tagged ``contents``: a list
+  of links made from each notebook's first heading;
+* the notebook's ``rise`` metadata: ``d2l_extras.slides.RISE``, the same slide settings for every deck;
+* the Binder link at the end of the first cell, made from ``[project.urls] Repository`` in ``pyproject.toml``
+  (the one place that holds the repository's public address): a text link that opens this notebook on
+  Binder, or no link at all while the address is not set. ``README.md``'s Binder badge follows it too.
+
+Running it twice changes nothing; ``--check`` writes nothing and exits 1 when a file has drifted. Nothing
+else in a notebook is touched: outputs and execution counts stay as they are. Files are written atomically.
 """
 from __future__ import annotations
 
@@ -13,13 +19,26 @@ import argparse
 import json
 import re
 import sys
+import tomllib
 from pathlib import Path
+from urllib.parse import quote
+
+from . import slides
+from .slides import cell_source
 
 NAV_TAG = 'nav'
 CONTENTS_TAG = 'contents'
 INDEX_NAME = '00_index.ipynb'
 NOTEBOOK_PATTERN = '[0-9][0-9]_*.ipynb'
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / 'notebooks'
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS_DIR = ROOT / 'notebooks'
+PYPROJECT = ROOT / 'pyproject.toml'
+README = ROOT / 'README.md'
+REPOSITORY_KEY = 'Repository'
+GITHUB = re.compile(r'https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?')
+# Any Binder link or badge that a first cell or the README holds, with the blank lines before it.
+BINDER_LINK = re.compile(r'\n*\[(?:!\[[^\]]*\]\([^)]*\)|[^\]]*)\]\(https://mybinder\.org/[^)]*\)[ \t]*')
+BADGE_IMAGE = 'https://mybinder.org/badge_logo.svg'
 
 
 def read_notebook(path: Path) -> dict:
@@ -30,12 +49,6 @@ def read_notebook(path: Path) -> dict:
 def dumps_notebook(nb: dict) -> str:
     """Serialize as nbformat and Jupyter do (sources kept as lists of lines), so diffs stay small."""
     return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + '\n'
-
-
-def cell_source(cell: dict) -> str:
-    """A cell's source as one string (notebooks store it as a string or a list of lines)."""
-    source = cell.get('source', '')
-    return ''.join(source) if isinstance(source, list) else source
 
 
 def has_tag(cell: dict, tag: str) -> bool:
@@ -112,21 +125,72 @@ def with_contents(nb: dict, titles: list[tuple[str, str]]) -> dict:
     return new
 
 
+def repository(pyproject: Path = PYPROJECT) -> str | None:
+    """The public GitHub address in ``[project.urls] Repository`` of ``pyproject``, or None while it is unset."""
+    urls = tomllib.loads(pyproject.read_text(encoding='utf-8')).get('project', {}).get('urls', {})
+    address = urls.get(REPOSITORY_KEY)
+    if address is not None and not GITHUB.fullmatch(address):
+        raise ValueError(f'{pyproject}: [project.urls] {REPOSITORY_KEY} = {address!r} is not a GitHub address: '
+                         f'write it as "https://github.com/OWNER/NAME" (Binder builds from GitHub), or remove '
+                         f'the line while the repository has no public address')
+    return address
+
+
+def binder_url(address: str, path: str) -> str:
+    """The Binder address that builds the repository at ``address`` and opens ``path`` (from its root) in Lab."""
+    owner, name = GITHUB.fullmatch(address).groups()
+    return f'https://mybinder.org/v2/gh/{owner}/{name}/HEAD?labpath={quote(path, safe="")}'
+
+
+def with_binder_link(nb: dict, name: str, address: str | None) -> dict:
+    """A copy of ``nb`` whose first cell ends with the Binder text link of notebook ``name``, or none."""
+    first = nb['cells'][0]
+    source = BINDER_LINK.sub('', cell_source(first)).rstrip()
+    if address:  # a text link: no image that shows broken offline
+        source += f'\n\n[Run this notebook on Binder]({binder_url(address, f"notebooks/{name}")})'
+    new = dict(nb)
+    new['cells'] = [{**first, 'source': source.splitlines(keepends=True)}, *nb['cells'][1:]]
+    return new
+
+
+def with_rise(nb: dict) -> dict:
+    """A copy of ``nb`` whose ``rise`` metadata is the project's slide settings, ``slides.RISE``."""
+    return {**nb, 'metadata': {**nb.get('metadata', {}), 'rise': dict(slides.RISE)}}
+
+
+def readme_with_badge(text: str, address: str | None) -> str:
+    """``text`` (the README) with one Binder badge under its title line, opening the index, or with none."""
+    lines = [line for line in text.split('\n') if not BINDER_LINK.fullmatch(line)]
+    lines = [line for i, line in enumerate(lines) if not (i == 2 and line == '' and lines[1] == '')]
+    if address:
+        url = binder_url(address, f'notebooks/{INDEX_NAME}')
+        lines[2:2] = [f'[![Binder]({BADGE_IMAGE})]({url})', '']
+    return '\n'.join(lines)
+
+
 def describe_drift(path: Path, old: dict, new: dict) -> list[str]:
-    """One line per cell that differs between ``old`` and ``new``, for ``--check``."""
+    """One line per cell (or metadata) that differs between ``old`` and ``new``, for ``--check``."""
     old_cells, new_cells = old['cells'], new['cells']
+    drift = []
+    if old.get('metadata', {}).get('rise') != new['metadata']['rise']:
+        drift.append(f'{path.name}: metadata.rise is {old.get("metadata", {}).get("rise")}, '
+                     f'expected {new["metadata"]["rise"]}')
     if len(old_cells) != len(new_cells):
-        return [f'{path.name}: {len(old_cells)} cells, expected {len(new_cells)} '
-                f'(navigation cells missing or extra)']
-    return [f'{path.name}: cell {i} ({"navigation" if has_tag(n, NAV_TAG) else "contents"}) '
-            f'is {cell_source(o)!r}, expected {cell_source(n)!r}'
-            for i, (o, n) in enumerate(zip(old_cells, new_cells)) if o != n]
+        return drift + [f'{path.name}: {len(old_cells)} cells, expected {len(new_cells)} '
+                        f'(navigation cells missing or extra)']
+    for i, (o, n) in enumerate(zip(old_cells, new_cells)):
+        if o != n:
+            what = 'navigation' if has_tag(n, NAV_TAG) else 'contents' if has_tag(n, CONTENTS_TAG) else 'Binder link'
+            drift.append(f'{path.name}: cell {i} ({what}) is {cell_source(o)!r}, expected {cell_source(n)!r}')
+    return drift
 
 
-def update(directory: Path = NOTEBOOKS_DIR, check: bool = False) -> list[str]:
-    """Bring every notebook's navigation (and the index's contents) up to date; return what drifted.
+def update(directory: Path = NOTEBOOKS_DIR, check: bool = False, address: str | None = None,
+           readme: Path | None = None) -> list[str]:
+    """Bring every notebook's generated parts (and ``readme``'s badge) up to date; return what drifted.
 
-    With ``check=True`` nothing is written.
+    ``address`` is the repository's public GitHub address (None: no Binder links). With ``check=True``
+    nothing is written.
     """
     paths = notebook_paths(directory)
     if not paths or paths[0].name != INDEX_NAME:
@@ -139,10 +203,19 @@ def update(directory: Path = NOTEBOOKS_DIR, check: bool = False) -> list[str]:
                               titles[i + 1] if i + 1 < len(titles) else None)
         if path.name == INDEX_NAME:
             new = with_contents(new, titles[1:])
+        new = with_rise(with_binder_link(new, path.name, address))
         if new != nb:
             drift += describe_drift(path, nb, new)
             if not check:
-                path.write_text(dumps_notebook(new), encoding='utf-8')
+                slides.write_atomically(path, dumps_notebook(new))
+    if readme is not None:
+        text = readme.read_text(encoding='utf-8')
+        new_text = readme_with_badge(text, address)
+        if new_text != text:
+            drift.append(f'{readme.name}: the Binder badge does not match [project.urls] {REPOSITORY_KEY} '
+                         f'({address or "unset: no badge"})')
+            if not check:
+                slides.write_atomically(readme, new_text)
     return drift
 
 
@@ -151,12 +224,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--check', action='store_true', help='write nothing; exit 1 if a notebook drifted')
     parser.add_argument('--dir', type=Path, default=NOTEBOOKS_DIR, help='folder of the notebooks')
+    parser.add_argument('--pyproject', type=Path, default=PYPROJECT,
+                        help='where [project.urls] Repository sets the public address (for the Binder links)')
+    parser.add_argument('--readme', type=Path, default=None,
+                        help='README whose Binder badge to keep (default: the project\'s, with the default --dir)')
     args = parser.parse_args(argv)
-    drift = update(args.dir, check=args.check)
+    readme = args.readme or (README if args.dir == NOTEBOOKS_DIR else None)
+    drift = update(args.dir, check=args.check, address=repository(args.pyproject), readme=readme)
     for line in drift:
         print(('drift: ' if args.check else 'updated: ') + line)
     if args.check and drift:
-        print('Run `python -m d2l_extras.navigation` to update the notebooks.')
+        print('Run `python -m d2l_extras.navigation` to update them.')
         return 1
     return 0
 

@@ -4,7 +4,10 @@
 every notebook. nbconvert's decks load reveal.js, require.js, jQuery and MathJax from CDNs; here they
 come from local copies that ``make slides`` unpacks from the npm registry into ``build/js/``, so a deck
 renders in a lecture hall without Wi-Fi. The deck takes its theme and transition from the notebook's
-``rise`` metadata, as RISE does.
+``rise`` metadata, as RISE does, and the slide styling from ``notebooks/rise.css``, which RISE loads too.
+
+``RISE`` is what every notebook's ``rise`` metadata holds (``python -m d2l_extras.navigation`` writes it);
+``deck_outline`` lists a notebook's slides as RISE and reveal.js number them, for the slide-fit test.
 """
 from __future__ import annotations
 
@@ -14,10 +17,26 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SLIDE_TYPES = ('slide', 'subslide', 'fragment', 'notes', 'skip', '-')
+#: Every notebook's ``rise`` metadata: the settings RISE (jupyterlab-rise 0.43.1) passes to reveal.js.
+RISE = {
+    'theme': 'white',            # its font ships with reveal.js; 'simple' and most others load web fonts (offline: none)
+    'transition': 'none',
+    'center': False,             # slides start at the top: when outputs grow, a click no longer re-centres the slide
+                                 # under the mouse (which stopped every slider drag that began on a slide that grew)
+    'scroll': True,              # a (sub)slide taller than the screen scrolls instead of being cut
+    'enable_chalkboard': False,  # its pen and board images are missing from jupyterlab-rise's bundle (404)
+}
+#: Cell tag that allows a (sub)slide to be taller than the screen (it scrolls); the slide-fit test skips its height.
+SCROLL_TAG = 'scroll'
+#: The screen every slide must fit: a 720p projector.
+SCREEN = (1280, 720)
+#: The slide styling that RISE loads from next to the notebooks and the static decks inline.
+CSS_NAME = 'rise.css'
 #: Where each library sits inside ``build/js`` (as ``make slides`` unpacks the npm packages).
 JS_FILES = {'reveal': 'reveal.js',
             'require': 'requirejs/require.js',
@@ -26,9 +45,12 @@ JS_FILES = {'reveal': 'reveal.js',
             'widgets': 'html-manager/dist/embed-amd.js'}
 CDN_PATTERN = re.compile(r'cdn|unpkg', re.IGNORECASE)
 # nbconvert's reveal template imports mermaid.js from a CDN on every page; these notebooks draw no
-# mermaid diagrams, so the offline template leaves that block out.
+# mermaid diagrams, so the offline template leaves that block out. It adds the slide styling of
+# notebooks/rise.css (resources['slide_css']) after nbconvert's own.
 OFFLINE_TEMPLATE = ("{%- extends 'index.html.j2' -%}\n"
-                    "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n")
+                    "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n"
+                    "{% block html_head_css %}<style type=\"text/css\">\n{{ resources.slide_css }}\n</style>\n"
+                    "{% endblock html_head_css %}\n")
 
 
 def slide_type(cell: dict) -> str | None:
@@ -59,6 +81,62 @@ def deck_sections(nb: dict) -> tuple[int, int]:
     shown[0] = 'slide'
     slides = shown.count('slide')
     return slides, slides + shown.count('subslide')
+
+
+def cell_source(cell: dict) -> str:
+    """A cell's source as one string (notebooks store it as a string or a list of lines)."""
+    source = cell.get('source', '')
+    return ''.join(source) if isinstance(source, list) else source
+
+
+def deck_outline(nb: dict) -> list[dict]:
+    """Every (sub)slide of the deck, in order, as RISE and nbconvert build it.
+
+    Each entry: ``h`` and ``v`` (reveal.js indices, from 0), ``title`` (its first heading, else its slide's,
+    else the deck's), ``fragments`` (fragment steps after the first view),
+    ``scroll`` (a cell on it is tagged ``scroll``) and ``cells`` (indices in ``nb['cells']``).
+    """
+    outline: list[dict] = []
+    for i, cell in enumerate(nb['cells']):
+        kind = slide_type(cell) or '-'
+        if kind in ('skip', 'notes'):
+            continue
+        if not outline or kind == 'slide':  # the first shown cell opens a slide, whatever its type
+            h = outline[-1]['h'] + 1 if outline else 0
+            outline.append({'h': h, 'v': 0, 'title': '', 'fragments': 0, 'scroll': False, 'cells': []})
+        elif kind == 'subslide':
+            outline.append({'h': outline[-1]['h'], 'v': outline[-1]['v'] + 1, 'title': '', 'fragments': 0,
+                            'scroll': False, 'cells': []})
+        elif kind == 'fragment':
+            outline[-1]['fragments'] += 1
+        current = outline[-1]
+        current['cells'].append(i)
+        current['scroll'] = current['scroll'] or SCROLL_TAG in cell.get('metadata', {}).get('tags', [])
+        heading = re.search(r'^#+\s+(.+?)\s*#*\s*$', cell_source(cell), flags=re.MULTILINE)
+        if heading and cell['cell_type'] == 'markdown' and not current['title']:
+            current['title'] = heading.group(1)
+    if not outline:
+        raise ValueError('every cell is skip or notes: there is nothing to show')
+    titles = {entry['h']: entry['title'] for entry in outline if entry['v'] == 0}
+    for entry in outline:  # an untitled subslide goes by its slide's title, an untitled slide by the deck's
+        entry['title'] = entry['title'] or titles[entry['h']] or titles[0]
+    return outline
+
+
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write ``path`` whole or not at all: a temporary file in the same folder, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data.encode('utf-8') if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def js_urls(js_dir: Path, out_dir: Path) -> dict[str, str]:
@@ -103,15 +181,18 @@ def export_deck(notebook: Path, out_dir: Path, js_dir: Path) -> Path:
     config.SlidesExporter.reveal_theme = rise.get('theme', 'simple')
     config.SlidesExporter.reveal_transition = rise.get('transition', 'none')
     config.SlidesExporter.reveal_scroll = bool(rise.get('scroll', True))
+    config.SlidesExporter.reveal_width, config.SlidesExporter.reveal_height = (str(n) for n in SCREEN)
     exporter = SlidesExporter(config=config, extra_loaders=[DictLoader({'offline.html.j2': OFFLINE_TEMPLATE})],
                               template_file='offline.html.j2')
     exporter.register_filter('json_dumps', json_dumps_offline)
     # Plots become files next to the deck instead of base64 in it: a smaller page, and no chance letters.
     exporter.register_preprocessor(ExtractOutputPreprocessor(), enabled=True)
     files_dir = f'{notebook.stem}_files'
+    css = notebook.parent / CSS_NAME
     html, resources = exporter.from_notebook_node(nb, resources={
         'metadata': {'name': notebook.stem, 'path': str(notebook.parent)},
-        'unique_key': notebook.stem, 'output_files_dir': files_dir})
+        'unique_key': notebook.stem, 'output_files_dir': files_dir,
+        'slide_css': css.read_text(encoding='utf-8') if css.exists() else ''})
     # The template's own comment about loading "reveal from a cdn" goes too, so a grep finds no CDN at all.
     html = re.sub(r'^[ \t]*//.*\bcdn\b.*\n', '', html, flags=re.MULTILINE | re.IGNORECASE)
     found = sorted(set(m.group(0).lower() for m in CDN_PATTERN.finditer(html)))
@@ -120,10 +201,9 @@ def export_deck(notebook: Path, out_dir: Path, js_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out_dir / files_dir, ignore_errors=True)
     for name, data in resources.get('outputs', {}).items():
-        (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
-        (out_dir / name).write_bytes(data)
+        write_atomically(out_dir / name, data)
     target = out_dir / (notebook.stem + '.slides.html')
-    target.write_text(html, encoding='utf-8')
+    write_atomically(target, html)
     return target
 
 

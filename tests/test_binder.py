@@ -1,4 +1,4 @@
-"""Binder's files agree with pyproject.toml, and every notebook's Binder badge opens that notebook."""
+"""Binder's files agree with pyproject.toml, and the Binder links exist only with the repository's public address."""
 import json
 import os
 import re
@@ -10,10 +10,11 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
+from d2l_extras import navigation
+
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / 'binder'
-BADGE = re.compile(r'\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]'
-                   r'\(https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/HEAD\?labpath=notebooks%2F([\w.-]+\.ipynb)\)')
+BINDER_URL = re.compile(r'https://mybinder\.org/[^)\s"]*')
 
 
 def exact_pins(requirements):
@@ -82,8 +83,27 @@ def test_git_keeps_postbuild_executable():
 
 
 @pytest.mark.parametrize('path', sorted((ROOT / 'notebooks').glob('[0-9][0-9]_*.ipynb')), ids=lambda p: p.name)
-def test_binder_badge_opens_this_notebook(path):
-    first = json.loads(path.read_text())['cells'][0]
-    source = ''.join(first['source'])
-    found = BADGE.findall(source)
-    assert found == [path.name], f'{path.name}: first cell needs a Binder badge with labpath=notebooks%2F{path.name}'
+def test_notebook_links_binder_only_with_the_public_address(path):
+    """With [project.urls] Repository set, the first cell links Binder on this notebook; without it, nothing does."""
+    address = navigation.repository()
+    nb = json.loads(path.read_text())
+    first = ''.join(nb['cells'][0]['source'])
+    if address is None:
+        assert not BINDER_URL.search(path.read_text()), f'{path.name} links Binder, but the repository has no ' \
+            f'public address: run `python -m d2l_extras.navigation`'
+    else:
+        assert BINDER_URL.findall(first) == [navigation.binder_url(address, f'notebooks/{path.name}')], first
+    assert navigation.BADGE_IMAGE not in path.read_text(), f'{path.name}: a badge image shows broken offline'
+
+
+def test_binder_url_builds_the_repository_and_opens_the_notebook():
+    url = navigation.binder_url('https://github.com/owner/densenet-notebooks.git', 'notebooks/01_dense_blocks.ipynb')
+    assert url == 'https://mybinder.org/v2/gh/owner/densenet-notebooks/HEAD?labpath=notebooks%2F01_dense_blocks.ipynb'
+
+
+def test_postbuild_installs_the_lab_settings_that_make_setup_installs():
+    script = (BINDER / 'postBuild').read_text()
+    assert 'jupyterlab/overrides.json' in script and 'share/jupyter/lab/settings' in script
+    makefile = (ROOT / 'Makefile').read_text()
+    assert 'LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json' in makefile
+    json.loads((ROOT / 'jupyterlab' / 'overrides.json').read_text())

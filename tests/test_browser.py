@@ -2,13 +2,17 @@
 
 1. a static deck from ``make slides`` (offline reveal.js): layout, slide count, typeset math, navigation;
 2. JupyterLab: run ``01_dense_blocks.ipynb``, move the growth-rate slider, read the new output shape;
-3. RISE in JupyterLab: the first slide shows the notebook's title.
+3. RISE (the ``/rise/<notebook>`` slideshow): on the explorer slide of 01, 02 and 03, run the cells, find the
+   slider rendered as a slider, drag it with the mouse, press ArrowUp on it, read the new output; and no
+   error of the widget manager in the browser's console.
 
-Screenshots go to ``tests/screenshots/`` (git-ignored). Without Chromium or Playwright the tests skip
+Screenshots go to ``tests/screenshots/``; ``rise_slider_moved.png`` (a dragged slider inside the slideshow)
+is kept in git, the others are ignored. Without Chromium or Playwright the tests skip
 with the reason; with ``CI=true`` that is a failure instead, since CI must run them.
 Never ``playwright install``: it would download a browser of its own; ``make test`` installs Debian's.
 """
 import json
+import math
 import os
 import re
 import secrets
@@ -33,6 +37,7 @@ CHROMIUM = Path('/usr/bin/chromium')
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run']
 LESSON = '01_dense_blocks.ipynb'
+LAB_SETTINGS = Path(sys.prefix) / 'share' / 'jupyter' / 'lab' / 'settings' / 'overrides.json'
 
 
 def unavailable(reason: str):
@@ -69,11 +74,13 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page; ``page.js_errors`` collects uncaught errors, ``page.console`` (type, text, script URL)."""
     context = browser.new_context(viewport={'width': 1280, 'height': 800})
     page = context.new_page()
-    errors = []
+    errors, console = [], []
     page.on('pageerror', lambda e: errors.append(str(e)))
-    page.js_errors = errors
+    page.on('console', lambda m: console.append((m.type, m.text, (m.location or {}).get('url', ''))))
+    page.js_errors, page.console = errors, console
     yield page
     context.close()
 
@@ -132,7 +139,9 @@ def test_static_deck_renders_offline(page, notebook, tmp_path):
     page.wait_for_timeout(300)
     screenshot(page, f'static_deck_{notebook.stem}_slide2.png')
     assert page.js_errors == []
-    assert all('mybinder.org/badge' in url for url in remote), remote
+    if nb['metadata'].get('widgets'):  # the sliders' saved state, drawn by the widget renderer (html-manager)
+        page.wait_for_selector('.reveal .widget-hslider .noUi-handle', state='attached', timeout=30_000)
+    assert remote == [], f'the deck asks the network for {remote}'
 
 
 # ---- a JupyterLab server for 2. and 3. ------------------------------------------------------------
@@ -146,11 +155,13 @@ def free_port() -> int:
 def lab(tmp_path_factory):
     """JupyterLab from the venv on 127.0.0.1 with a random token, serving a copy of notebooks/.
 
-    Yields (base URL, token); stopped by PID at the end. The copy keeps the repository's notebooks
-    untouched by the runs and saves of the tests.
+    Yields (base URL, token); stopped by PID at the end. The copy (with ``benchmarks/`` beside it, which 05
+    reads) keeps the repository's notebooks untouched by the runs and saves of the tests.
     """
     home = tmp_path_factory.mktemp('lab')
     shutil.copytree(NOTEBOOKS, home / 'notebooks')
+    # Notebook 05 reads the measurements cached in ../benchmarks/*.json.
+    shutil.copytree(ROOT / 'benchmarks', home / 'benchmarks', ignore=shutil.ignore_patterns('out', '__pycache__'))
     settings = home / 'settings' / '@jupyterlab' / 'apputils-extension'
     settings.mkdir(parents=True)  # no "news" prompt over the screenshots, no update check (no network)
     (settings / 'notification.jupyterlab-settings').write_text('{"fetchNews": "false", "checkForUpdates": false}')
@@ -259,21 +270,148 @@ def test_lab_runs_the_lesson_and_the_growth_rate_slider_updates_the_shape(page, 
     screenshot(page, 'lab_dense_block_explorer.png')
 
 
-# ---- 3. RISE ----------------------------------------------------------------------------------
-def test_rise_shows_the_first_slide_with_its_title(page, lab):
-    name = LESSON if (NOTEBOOKS / LESSON).exists() else '00_index.ipynb'
-    title = slides.slide_titles(json.loads((NOTEBOOKS / name).read_text()))[0]
+# ---- 3. RISE: the sliders live inside the slideshow ------------------------------------------------
+CURRENT = '.reveal .slides > section.present > section.present'  # the (sub)slide on screen
+# The widget manager's failures inside the slideshow (jupyterlab-rise bundles its own JupyterLab 4.3.4):
+WIDGET_MANAGER_FAILURE = re.compile(r"Failed to create module|Shared module .* doesn't exist|Unsatisfied version"
+                                    r"|No satisfying version|RangeError: Maximum call stack")
+# Every code cell above ``cell`` has run (a number in its prompt), or one of them failed.
+ABOVE_RAN = '''(cell) => {
+    const cells = [...document.querySelectorAll('.jp-CodeCell')], above = cells.slice(0, cells.indexOf(cell));
+    return above.some(c => c.innerText.includes('Traceback'))
+        || above.every(c => /\\[\\d+\\]/.test(c.querySelector('.jp-InputPrompt').innerText)); }'''
+LEFT_SLIDE = '''([selector, id]) => { const s = document.querySelector(selector); return !!s && s.id !== id; }'''
+
+
+def widget_manager_errors(console: list) -> list[str]:
+    """Console errors and warnings of the widget manager (@jupyter-widgets in the text or the script's URL)."""
+    return [text for kind, text, url in console if kind in ('error', 'warning') and
+            WIDGET_MANAGER_FAILURE.search(text) and ('@jupyter-widgets' in text or '@jupyter-widgets' in url)]
+
+
+def shows_01(text: str, values: dict) -> bool:
+    """01's explorer: a block of `convs` conv blocks outputs in_channels + convs x growth_rate channels."""
+    channels = values['in channels'] + values['convs'] * values['growth rate']
+    return f'Output shape: (1, {channels:.0f}, 8, 8)' in text
+
+
+def shows_02(text: str, values: dict) -> bool:
+    """02's explorer: the transition keeps floor(theta x 192) of the 192 channels."""
+    match = re.search(r'the transition outputs floor\(([\d.]+) x 192\) = (\d+) channels', text)
+    theta = values['theta']
+    return bool(match) and float(match.group(1)) == theta and int(match.group(2)) == math.floor(theta * 192 + 1e-9)
+
+
+def shows_03(text: str, values: dict) -> bool:
+    """03's explorer: the DenseNet it builds names the growth rate."""
+    return f'densenet(growth_rate={values["growth rate"]:.0f},' in text
+
+
+# notebook, the label of the slider to move, what the output says for the sliders' values
+EXPLORERS = [('01_dense_blocks.ipynb', 'growth rate', shows_01),
+             ('02_transition_layers.ipynb', 'theta', shows_02),
+             ('03_densenet_model.ipynb', 'growth rate', shows_03)]
+
+
+def palette(page, command: str) -> None:
+    """Run a command by its label from the command palette (Ctrl+Shift+C), as a presenter can in the slideshow."""
+    page.keyboard.press('Control+Shift+C')
+    page.locator('.lm-CommandPalette-input').fill(command)
+    page.locator('.lm-CommandPalette-item', has_text=command).first.wait_for(timeout=5_000)
+    page.keyboard.press('Enter')
+
+
+def slider_values(cell) -> dict[str, float]:
+    """Every slider of a cell's output: {label: value}, as the readouts show them."""
+    return {box.locator('.widget-label').inner_text().strip(): float(box.locator('.widget-readout').inner_text())
+            for box in cell.locator('.widget-hslider').all()}
+
+
+def wait_until_shown(cell, label: str, check, value: float, timeout: float) -> None:
+    """Wait until the slider reads ``value`` and the output agrees with all sliders; fail with what it shows."""
+    deadline = time.time() + timeout
+    while True:
+        values = slider_values(cell)
+        text = cell.locator('.jp-Cell-outputArea').inner_text()
+        if values.get(label) == value and check(text, values):
+            return
+        assert 'Traceback' not in text, text[-1500:]
+        assert time.time() < deadline, f'{label} = {value}: the output never agreed with {values}:\n{text[-1500:]}'
+        time.sleep(0.25)
+
+
+def go_to_cell(page, notebook: str, code: re.Pattern):
+    """Go forward through the deck (Space: next fragment, subslide or slide) to the code cell matching ``code``."""
+    for _ in range(100):
+        cell = page.locator(f'{CURRENT} .jp-CodeCell', has=page.locator('.jp-InputArea', has_text=code)).first
+        if cell.count():
+            return cell
+        page.keyboard.press('Space')
+        page.wait_for_timeout(150)
+    pytest.fail(f'{notebook}: no slide of the deck shows a cell matching /{code.pattern}/')
+
+
+def run_up_to(page, notebook: str, cell) -> None:
+    """Run the cell and everything above it from the slideshow, after clearing every output."""
+    cell.locator('.jp-InputPrompt').click()
+    palette(page, 'Clear Outputs of All Cells')
+    palette(page, 'Run All Above Selected Cell')
+    page.wait_for_function(ABOVE_RAN, arg=cell.element_handle(), timeout=300_000, polling=500)
+    failed = [c.inner_text()[-800:] for c in page.locator('.jp-CodeCell', has_text='Traceback').all()]
+    assert not failed, f'{notebook}: a cell above the slider failed:\n{failed[0]}'
+    cell.locator('.jp-InputPrompt').click()
+    page.keyboard.press('Shift+Enter')
+
+
+def drag(page, handle, dx: float) -> None:
+    """Press the mouse on ``handle``, move it ``dx`` pixels in small steps, release it."""
+    box = handle.bounding_box()
+    x, y = box['x'] + box['width'] / 2, box['y'] + box['height'] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(x + dx * step / 10, y)
+        page.wait_for_timeout(30)
+    page.mouse.up()
+
+
+@pytest.mark.parametrize('notebook, label, check', EXPLORERS, ids=[n.split('_')[0] for n, _, _ in EXPLORERS])
+def test_rise_slider_renders_and_responds_inside_the_slideshow(page, lab, notebook, label, check):
+    if not (NOTEBOOKS / notebook).exists():
+        unavailable(f'notebooks/{notebook} is not written yet')
     base, token = lab
-    page.goto(f'{base}/rise/{name}?token={token}')
-    page.wait_for_selector('.reveal .slides section.present', timeout=90_000)
-    page.wait_for_function('''(title) => {
-        const present = document.querySelectorAll('.reveal .slides section.present');
-        const slide = present[present.length - 1];
-        const h1 = slide && slide.querySelector('h1');
-        return !!h1 && h1.innerText.includes(title) && h1.getBoundingClientRect().height > 0; }''',
-                           arg=title, timeout=60_000)
-    indices = page.evaluate('''() => { const s = document.querySelectorAll('.reveal .slides > section');
-        return [...s].findIndex(x => x.classList.contains('present')); }''')
-    assert indices == 0  # the first slide, not a later one
-    page.wait_for_timeout(500)
-    screenshot(page, f'rise_{Path(name).stem}.png')
+    page.set_viewport_size({'width': slides.SCREEN[0], 'height': slides.SCREEN[1]})
+    page.goto(f'{base}/rise/{notebook}?token={token}')
+    page.wait_for_selector(CURRENT, timeout=90_000)
+    cell = go_to_cell(page, notebook, re.compile(rf"description=['\"]{re.escape(label)}['\"]"))
+    title = page.locator('.reveal .slides > section.present h2').first.inner_text()
+    assert title.startswith('Explorer'), f'{notebook}: the slider {label!r} is on the slide {title!r}'
+    run_up_to(page, notebook, cell)
+
+    handle = cell.locator('.widget-hslider', has=page.locator('.widget-label', has_text=label)).locator('.noUi-handle')
+    try:
+        handle.wait_for(timeout=60_000)
+    except Exception:  # noqa: BLE001 - say what the slide shows instead of a slider
+        pytest.fail(f'{notebook}: no slider {label!r} rendered in the slideshow; the cell shows:\n'
+                    f'{cell.inner_text()[-800:]}\nwidget manager: {widget_manager_errors(page.console)}')
+    before = slider_values(cell)[label]
+    wait_until_shown(cell, label, check, before, timeout=60)
+
+    drag(page, handle, 80)  # the mouse, as a presenter moves a slider
+    dragged = slider_values(cell)[label]
+    assert dragged > before, f'{notebook}: dragging {label!r} 80 px to the right left it at {dragged}'
+    wait_until_shown(cell, label, check, dragged, timeout=90)
+    slide = page.locator(CURRENT).get_attribute('id')
+    page.wait_for_timeout(300)
+    screenshot(page, 'rise_slider_moved.png' if notebook == LESSON else f'rise_{Path(notebook).stem}_slider.png')
+
+    # The keyboard: ArrowUp on the focused slider moves it one step and stays on the slide ...
+    assert LAB_SETTINGS.exists(), f'{LAB_SETTINGS} is missing: `make setup` installs jupyterlab/overrides.json there'
+    handle.focus()
+    page.keyboard.press('ArrowUp')
+    wait_until_shown(cell, label, check, round(dragged + (0.05 if label == 'theta' else 1), 2), timeout=90)
+    assert page.locator(CURRENT).get_attribute('id') == slide, 'ArrowUp on the slider changed the slide'
+    # ... and ArrowRight still goes on to the next slide.
+    page.keyboard.press('ArrowRight')
+    page.wait_for_function(LEFT_SLIDE, arg=[CURRENT, slide], timeout=10_000)
+    assert widget_manager_errors(page.console) == []

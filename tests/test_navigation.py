@@ -1,5 +1,6 @@
-"""The navigation script: the real notebooks are up to date, and the script is idempotent and touches nothing else."""
+"""The notebook script: the real notebooks are up to date, and the script is idempotent and touches nothing else."""
 import json
+import re
 import shutil
 
 import nbformat
@@ -7,6 +8,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from d2l_extras import navigation as nav
+from d2l_extras import slides
 
 
 def test_real_notebooks_have_no_drift(capsys):
@@ -120,3 +122,69 @@ def test_title_is_the_first_heading_not_a_nav_link():
     assert nav.first_heading(nb) == 'Dense blocks'
     with pytest.raises(ValueError, match='no markdown heading'):
         nav.first_heading({'cells': [new_code_cell('# a comment')]})
+
+
+def test_update_sets_the_rise_settings_and_keeps_the_rest_of_the_metadata(tiny_set):
+    path = tiny_set / '01_dense_blocks.ipynb'
+    nb = nav.read_notebook(path)
+    nb['metadata']['rise'] = {'theme': 'simple', 'enable_chalkboard': True}
+    path.write_text(json.dumps(nb))
+    assert any('metadata.rise' in line for line in nav.update(tiny_set, check=True))
+    nav.update(tiny_set)
+    metadata = nav.read_notebook(path)['metadata']
+    assert metadata['rise'] == slides.RISE and metadata['kernelspec']['name'] == 'python3'
+
+
+def test_binder_link_follows_the_address_and_leaves_none_without_it(tiny_set):
+    address = 'https://github.com/owner/densenet-notebooks'
+    path = tiny_set / '01_dense_blocks.ipynb'
+    nav.update(tiny_set, address=address)
+    first = nav.cell_source(nav.read_notebook(path)['cells'][0])
+    assert first == ('# Dense blocks\n*Concatenate.*\n\n[Run this notebook on Binder](https://mybinder.org/v2/gh/'
+                     'owner/densenet-notebooks/HEAD?labpath=notebooks%2F01_dense_blocks.ipynb)')
+    assert nav.update(tiny_set, address=address) == []       # idempotent
+    assert nav.update(tiny_set, check=True) != []             # the address went away: drift
+    nav.update(tiny_set)
+    assert nav.cell_source(nav.read_notebook(path)['cells'][0]) == '# Dense blocks\n*Concatenate.*'
+
+
+def test_an_old_image_badge_is_removed(tiny_set):
+    path = tiny_set / '02_transition_layers.ipynb'
+    nb = nav.read_notebook(path)
+    nb['cells'][0]['source'] = ['# Transition layers\n', '\n', '[![Binder](https://mybinder.org/badge_logo.svg)]'
+                                '(https://mybinder.org/v2/gh/gone/repo/HEAD?labpath=notebooks%2F02_transition_layers.ipynb)']
+    path.write_text(json.dumps(nb))
+    nav.update(tiny_set)
+    assert nav.cell_source(nav.read_notebook(path)['cells'][0]) == '# Transition layers'
+
+
+def test_readme_badge_follows_the_address(tiny_set, tmp_path):
+    readme = tmp_path / 'README.md'
+    readme.write_text('# Title\n\n[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/gone/'
+                      'repo/HEAD?labpath=notebooks%2F00_index.ipynb)\n\nText.\n')
+    drift = nav.update(tiny_set, readme=readme)
+    assert any('README.md' in line for line in drift)
+    assert readme.read_text() == '# Title\n\nText.\n'
+    nav.update(tiny_set, address='https://github.com/owner/name.git', readme=readme)
+    assert readme.read_text() == ('# Title\n\n[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org'
+                                  '/v2/gh/owner/name/HEAD?labpath=notebooks%2F00_index.ipynb)\n\nText.\n')
+    assert nav.update(tiny_set, address='https://github.com/owner/name.git', readme=readme) == []
+
+
+def test_repository_address_comes_from_pyproject_and_must_be_github(tmp_path):
+    pyproject = tmp_path / 'pyproject.toml'
+    pyproject.write_text('[project]\nname = "x"\n')
+    assert nav.repository(pyproject) is None
+    pyproject.write_text('[project]\nname = "x"\n[project.urls]\nRepository = "https://github.com/owner/name"\n')
+    assert nav.repository(pyproject) == 'https://github.com/owner/name'
+    pyproject.write_text('[project]\nname = "x"\n[project.urls]\nRepository = "https://example.org/owner/name"\n')
+    with pytest.raises(ValueError, match=r'pyproject.toml: \[project.urls\] Repository .*github.com/OWNER/NAME'):
+        nav.repository(pyproject)
+
+
+def test_the_project_sets_its_address_in_one_place():
+    """Only pyproject.toml names the repository's address; the README's badge and the notebooks' links follow it."""
+    address = nav.repository()
+    readme = nav.README.read_text()
+    expected = [nav.binder_url(address, 'notebooks/00_index.ipynb')] if address else []
+    assert re.findall(r'\]\((https://mybinder\.org/[^)]*)\)', readme) == expected

@@ -40,9 +40,8 @@ def test_deck_opens_on_the_title_and_has_rise_settings(path):
     nb = load(path)
     first = nb['cells'][0]
     assert slides.slide_type(first) == 'slide' and ''.join(first['source']).startswith('# ')
-    rise = nb['metadata'].get('rise', {})
-    assert rise.get('scroll') is True and rise.get('enable_chalkboard') is True, f'{path.name}: {rise}'
-    assert rise.get('theme') and rise.get('transition'), f'{path.name}: {rise}'
+    assert nb['metadata'].get('rise') == slides.RISE, \
+        f'{path.name}: rise metadata {nb["metadata"].get("rise")}: run `python -m d2l_extras.navigation`'
     assert slides.deck_sections(nb)[0] >= 2, f'{path.name}: a deck of one slide'
 
 
@@ -83,6 +82,47 @@ def test_slide_titles_and_sections_count_what_reveal_shows():
     assert slides.deck_sections(nb) == (2, 3)
     with pytest.raises(ValueError, match='nothing to show'):
         slides.deck_sections({'cells': [typed(new_markdown_cell('# x'), 'skip')]})
+
+
+def test_rise_settings_work_offline_and_keep_sliders_draggable():
+    """No theme that loads web fonts, no chalkboard (its images are missing), top-aligned slides."""
+    offline_themes = {'white', 'black', 'serif'}  # reveal.js themes whose fonts ship with it, or need none
+    assert slides.RISE['theme'] in offline_themes and slides.RISE['enable_chalkboard'] is False
+    assert slides.RISE['center'] is False and slides.RISE['scroll'] is True
+
+
+def test_rise_css_sits_next_to_the_notebooks_and_styles_only_the_slides():
+    css = (ROOT / 'notebooks' / slides.CSS_NAME).read_text()
+    rules = [r.split('{')[0].strip() for r in re.sub(r'/\*.*?\*/', '', css, flags=re.S).split('}') if '{' in r]
+    assert rules and all('.reveal' in selector for rule in rules for selector in rule.split(',')), rules
+    assert '--jp-content-font-size1' in css and 'word-break: normal' in css
+
+
+def test_deck_outline_numbers_slides_subslides_and_fragments_as_reveal_does():
+    nb = {'cells': [typed(new_markdown_cell('< nav >'), 'skip'),
+                    typed(new_markdown_cell('# Dense blocks\n*text*'), 'fragment'),  # first shown: opens slide 0
+                    typed(new_code_cell('x = 1'), '-'),
+                    typed(new_markdown_cell('Say this aloud.'), 'notes'),
+                    typed(new_markdown_cell('## Channels'), 'subslide'),
+                    typed(new_code_cell('table()'), 'fragment'),
+                    typed(new_markdown_cell('More.'), 'subslide'),
+                    typed(new_markdown_cell('## Explorer'), 'slide'),
+                    typed(new_code_cell('explore()', metadata={'tags': ['scroll']}), 'subslide')]}
+    outline = [(s['h'], s['v'], s['title'], s['fragments'], s['scroll'], s['cells']) for s in slides.deck_outline(nb)]
+    assert outline == [(0, 0, 'Dense blocks', 0, False, [1, 2]),
+                       (0, 1, 'Channels', 1, False, [4, 5]),
+                       (0, 2, 'Dense blocks', 0, False, [6]),   # untitled: its slide's title
+                       (1, 0, 'Explorer', 0, False, [7]),
+                       (1, 1, 'Explorer', 0, True, [8])]        # tagged `scroll`
+    assert len(outline) == slides.deck_sections(nb)[1]  # every (sub)slide, as deck_sections counts them
+
+
+def test_write_atomically_leaves_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / 'deck.html'
+    slides.write_atomically(target, 'old')
+    with pytest.raises(TypeError):
+        slides.write_atomically(target, object())  # not text or bytes: fails half-way
+    assert target.read_text() == 'old' and [p.name for p in tmp_path.iterdir()] == ['deck.html']
 
 
 def test_js_urls_name_what_is_missing(tmp_path):
@@ -128,4 +168,6 @@ def test_static_deck_has_one_section_per_slide(index_deck):
     # reveal.js: <section> per slide, each holding a <section> per subslide
     assert html.count('<section') == sum(slides.deck_sections(nb))
     assert f'<title>{slides.slide_titles(nb)[0]} slides</title>' in html
-    assert 'theme/simple.css' in html  # the notebook's RISE theme
+    assert f'theme/{nb["metadata"]["rise"]["theme"]}.css' in html  # the notebook's RISE theme
+    assert (ROOT / 'notebooks' / slides.CSS_NAME).read_text() in html  # RISE's slide styling, inlined
+    assert f'width: {slides.SCREEN[0]},' in html and f'height: {slides.SCREEN[1]},' in html
