@@ -1,9 +1,9 @@
-"""Wall time of a training profile (default ``cpu-quick``) from a cold start to a test accuracy target.
+"""Wall time of a training recipe (default ``cpu-quick``) from a cold start to a test accuracy target.
 
-    .venv/bin/python benchmarks/time_to_accuracy.py [--profile cpu-quick] [--target 0.85]
+    .venv/bin/python benchmarks/time_to_accuracy.py [--recipe cpu-quick] [--target 0.85]
 
-Times what notebook 04 does: read the data, build the model, train with the profile's recipe on the
-CPU, test after every epoch. Prints each epoch, the wall time at which the target was first reached,
+Times what notebook 04 does: read the data, build the model, train with the recipe on the CPU, test
+after every epoch. Prints each epoch, the wall time at which the target was first reached,
 the process CPU time and the load average (other processes on a shared machine slow the run down).
 """
 from __future__ import annotations
@@ -21,21 +21,17 @@ use_all_cores()   # as notebook 04 and the CLI do, before MXNet loads
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--profile', default='cpu-quick')
+    parser.add_argument('--recipe', default='cpu-quick', help='cpu-quick or full')
     parser.add_argument('--target', type=float, default=0.85)
     args = parser.parse_args()
 
-    import mxnet as mx
     from mxnet import npx
-    from d2l_extras.data import load_data_fashion_mnist
-    from d2l_extras.densenet import densenet
-    from d2l_extras.profiles import get_profile
+    from d2l_extras.recipes import build_model, get_recipe, load_data
     from d2l_extras.training import train
 
     npx.set_np()
-    mx.random.seed(0)
-    profile = get_profile(args.profile)
-    print(f'profile {profile}')
+    recipe = get_recipe(args.recipe)
+    print(f'recipe {recipe.describe()}')
     reached = []
 
     def log(line: str) -> None:
@@ -44,10 +40,9 @@ def main() -> None:
         if line.startswith('epoch') and not reached and float(line.split('test acc ')[1].split(',')[0]) >= args.target:
             reached.append(elapsed)
 
-    train_iter, test_iter = load_data_fashion_mnist(profile.batch_size, resize=profile.resize)
-    net = densenet(profile.growth_rate, profile.convs_per_block, fixed=profile.fixed)
-    history = train(net, train_iter, test_iter, num_epochs=profile.epochs, lr=profile.lr,
-                    cosine=profile.cosine, progress=False, plot=False, log=log)
+    train_iter, test_iter = load_data(recipe)
+    history = train(build_model(recipe), train_iter, test_iter, recipe, devices='cpu', progress=False, plot=False,
+                    log=log)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     total = time.time() - START
     print(f'final test acc {history.epochs[-1].test_acc:.3f}; total wall {total:.0f} s; '

@@ -187,8 +187,10 @@ def find_fashion_mnist(download: bool = True) -> Path:
             continue
         try:
             _check_folder(folder)
-        except (FileNotFoundError, CorruptDataError) as e:
-            reason = str(e).replace(f'{folder}: ', '').replace(f'{folder}/', '')   # said once, in front
+        except (OSError, CorruptDataError) as e:      # missing, unreadable (permissions) or not Fashion-MNIST
+            reason = (f'cannot read {e.filename or folder} ({e.strerror})'
+                      if isinstance(e, OSError) and e.strerror else str(e))
+            reason = reason.replace(f'{folder}: ', '').replace(f'{folder}/', '')   # said once, in front
             report.append(f'{_shown(folder)} ({label}): {reason}')
             continue
         if env and folder != places[0][1]:
@@ -238,10 +240,14 @@ class BatchLoader:
             raise ValueError(f'images must be a uint8 array (N, H, W), got {images.dtype} {images.shape}')
         if len(images) != len(labels):
             raise ValueError(f'images and labels differ in length: {len(images)} vs {len(labels)}')
-        if not isinstance(batch_size, int) or batch_size < 1:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive integer, got {batch_size!r}')
-        if resize is not None and (not isinstance(resize, int) or resize < 1):
+        if resize is not None and (isinstance(resize, bool) or not isinstance(resize, int) or resize < 1):
             raise ValueError(f'resize must be None or a positive integer (pixels), got {resize!r}')
+        if not isinstance(shuffle, bool):
+            raise ValueError(f'shuffle must be True or False, got {shuffle!r}')
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f'seed must be a non-negative integer (NumPy seeds the shuffle with it), got {seed!r}')
         self.images, self.labels = images, labels
         self.batch_size, self.resize, self.shuffle, self.seed = batch_size, resize, shuffle, seed
         self.epoch = 0

@@ -1,4 +1,9 @@
-"""GPUs that really work, in d2l's spirit: ``try_gpu()`` and ``try_all_gpus()`` with a reason when they don't.
+"""Which devices to compute on, the one place that decides: GPUs that really work, and why not.
+
+``resolve_devices(spec)`` turns what a student or a flag says (``'auto'``, ``'cpu'``, ``'gpu:0,1'``,
+``None``, a context or a list of them) into a checked list of distinct, working contexts and one line
+saying why; training, evaluation, the CLI and the notebooks all call it. ``try_gpu()`` and
+``try_all_gpus()`` are d2l's helpers, with a reason when they fall back.
 
 ``mx.context.num_gpus()`` counts devices, not working ones: ``mxnet-cu112`` has no kernels for compute
 capability 9.0 and newer, and a missing CUDA or cuDNN library fails only at the first operation. Here a
@@ -6,7 +11,15 @@ GPU counts only if a tiny convolution (which needs cuDNN) really runs on it and 
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Sequence
+
 import mxnet as mx
+
+from .errors import error_line
+
+SPEC_HELP = "auto, cpu, cpu:0,1, gpu or gpu:0,1 (or mx.cpu(), mx.gpu(i), or a list of them)"
 
 #: Why the last ``try_gpu``/``try_all_gpus`` call chose what it chose, one line for the student.
 last_reason = ''
@@ -33,7 +46,7 @@ def probe_gpu(i: int) -> str | None:
         y = mx.nd.Convolution(x, w, kernel=(3, 3), num_filter=1, no_bias=True)
         value = float(y.asnumpy().ravel()[0])
     except Exception as e:  # noqa: BLE001 - MXNetError, OSError from a missing library, ...
-        return str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        return error_line(e)
     return None if value == 9.0 else f'a 3x3 convolution of ones gave {value}, not 9'
 
 
@@ -85,3 +98,94 @@ def try_all_gpus(verbose: bool = True) -> list[mx.Context]:
     if verbose:
         print(last_reason)
     return [mx.cpu()]
+
+
+def _parse_spec(spec: str) -> tuple[str, list[int]]:
+    """('auto' | 'cpu' | 'gpu', indices) of a device string, or a ValueError naming the valid forms."""
+    kind, colon, indices = spec.strip().lower().partition(':')
+    numbers = indices.split(',') if colon else []
+    if kind not in ('auto', 'cpu', 'gpu') or (kind == 'auto' and colon) or (colon and not all(
+            n.strip().isdigit() for n in numbers)):
+        raise ValueError(f'devices: unknown device {spec!r}: use {SPEC_HELP}')
+    return kind, [int(n) for n in numbers]
+
+
+def resolve_devices(spec: str | mx.Context | Sequence[mx.Context] | None = None) -> tuple[list[mx.Context], str]:
+    """The contexts ``spec`` names, checked (distinct, GPUs working), and one line saying why these.
+
+    ``None`` and ``'auto'`` mean every GPU that works, else the CPU; ``'cpu:0,1'`` are two CPU contexts
+    (data parallel on one CPU); ``'gpu'`` every working GPU. A ValueError says what is wrong and what works.
+    """
+    if spec is None or isinstance(spec, str):
+        kind, indices = _parse_spec('auto' if spec is None else spec)
+        if kind == 'cpu':
+            devices, reason = [mx.cpu(i) for i in indices or [0]], 'CPU as asked'
+        else:
+            working, found = usable_gpus()
+            if kind == 'auto':
+                devices = [mx.gpu(i) for i in working] or [mx.cpu()]
+                reason = f'devices auto: {found}'
+            elif not (indices or working):
+                raise ValueError(f"devices {spec!r}: no GPU is usable: {found}; use devices='cpu' (--devices cpu)")
+            else:
+                devices, reason = [mx.gpu(i) for i in indices or working], found
+    else:
+        devices = [spec] if isinstance(spec, mx.Context) else list(spec) if isinstance(spec, (list, tuple)) else None
+        if devices is None or not all(isinstance(d, mx.Context) for d in devices):
+            raise ValueError(f'devices must be {SPEC_HELP}, got {spec!r}')
+        reason = 'devices as given'
+    return _checked(devices, spec), reason
+
+
+def _checked(devices: list[mx.Context], spec: object) -> list[mx.Context]:
+    """``devices`` if it is non-empty, without repeats, CPU or GPU, and every GPU in it works."""
+    if not devices:
+        raise ValueError(f'devices must name at least one device, got {spec!r}: use {SPEC_HELP}')
+    for d in devices:
+        if d.device_type not in ('cpu', 'gpu'):
+            raise ValueError(f'devices: {d} is neither a CPU nor a GPU: use {SPEC_HELP}')
+        if devices.count(d) > 1:
+            raise ValueError(f'devices lists {d} {devices.count(d)} times, got {spec!r}: name each device once')
+    gpus = [d.device_id for d in devices if d.device_type == 'gpu']
+    if gpus:
+        working, reason = usable_gpus()
+        bad = [i for i in gpus if i not in working]
+        if bad:
+            raise ValueError(f'devices: GPU {", ".join(map(str, bad))} not usable: {reason}; '
+                             "use devices='cpu' (--devices cpu) or the GPUs that work")
+    return devices
+
+
+def net_devices(net) -> list[mx.Context]:
+    """The contexts a network's (initialized) parameters live on; ``[cpu()]`` when it has none yet."""
+    for param in getattr(net, 'collect_params', dict)().values():
+        try:
+            return list(param.list_ctx())
+        except (RuntimeError, AssertionError):    # not initialized yet (deferred)
+            continue
+    return [mx.cpu()]
+
+
+def free_memory(device: mx.Context) -> int | None:
+    """Bytes that ``device`` can still allocate (RAM for the CPU, within a container's limit); None if unknown."""
+    if device.device_type == 'gpu':
+        try:
+            return mx.context.gpu_memory_info(device.device_id)[0]
+        except mx.base.MXNetError:
+            return None
+    sizes = []
+    try:
+        meminfo = dict(line.split(':', 1) for line in Path('/proc/meminfo').read_text().splitlines())
+        sizes.append(int(meminfo['MemAvailable'].split()[0]) * 1024)
+    except (OSError, KeyError, ValueError):
+        try:
+            sizes.append(os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE'))
+        except (OSError, ValueError, AttributeError):
+            pass
+    try:                                              # cgroup v2: a container's memory limit
+        limit = Path('/sys/fs/cgroup/memory.max').read_text().strip()
+        if limit != 'max':
+            sizes.append(int(limit) - int(Path('/sys/fs/cgroup/memory.current').read_text()))
+    except (OSError, ValueError):
+        pass
+    return min(sizes) if sizes else None

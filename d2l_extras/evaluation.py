@@ -12,18 +12,17 @@ import mxnet as mx
 import numpy as onp
 
 from .data import CLASS_NAMES, show_images
-
-
-def _devices(devices: mx.Context | Sequence[mx.Context] | None) -> list[mx.Context]:
-    if devices is None:
-        return [mx.cpu()]
-    return [devices] if isinstance(devices, mx.Context) else list(devices)
+from .devices import net_devices, resolve_devices
 
 
 def evaluate_accuracy(net, data_iter: Iterable, devices=None) -> float:
-    """Share of examples whose highest-scoring class is the label (batches split over ``devices``)."""
+    """Share of examples whose highest-scoring class is the label.
+
+    Batches are split over ``devices`` (anything ``devices.resolve_devices`` takes; default: where the
+    net's parameters are).
+    """
     from mxnet import gluon
-    devices = _devices(devices)
+    devices = net_devices(net) if devices is None else resolve_devices(devices)[0]
     correct = [None] * len(devices)
     total = 0
     for X, y in data_iter:
@@ -38,10 +37,13 @@ def evaluate_accuracy(net, data_iter: Iterable, devices=None) -> float:
     return sum(float(c.item()) for c in correct if c is not None) / total
 
 
-def predict(net, data_iter: Iterable, device: mx.Context | None = None) -> tuple[onp.ndarray, onp.ndarray]:
-    """Labels and predicted class probabilities of every example: int ``(N,)`` and float32 ``(N, C)``."""
+def predict(net, data_iter: Iterable, device: mx.Context | str | None = None) -> tuple[onp.ndarray, onp.ndarray]:
+    """Labels and predicted class probabilities of every example: int ``(N,)`` and float32 ``(N, C)``.
+
+    Runs on ``device`` (default: the first device of the net's parameters).
+    """
     from mxnet import npx
-    device = device or mx.cpu()
+    device = net_devices(net)[0] if device is None else resolve_devices(device)[0][0]
     labels, probs = [], []
     for X, y in data_iter:
         probs.append(npx.softmax(net(X.as_in_ctx(device)), axis=1))

@@ -1,145 +1,153 @@
 """``python -m d2l_extras.train``: train the DenseNet on Fashion-MNIST from a terminal (GPU boxes, long runs).
 
-    python -m d2l_extras.train --epochs 5 --resize 96 --batch-size 256 --lr 0.1 \\
-        --devices auto --profile full --out runs/deck [--resume]
+    python -m d2l_extras.train --recipe full --devices auto --out runs/deck [--resume | --overwrite]
+    python -m d2l_extras.train --recipe cpu-quick --epochs 3 --momentum 0.9 --out runs/quick
 
-Writes into ``--out``: the checkpoint of every complete epoch, ``metrics.json`` (the history) and,
-at the end, ``final.params``. Exit code 0 when done, 130 after Ctrl-C (the last complete epoch is saved).
+A recipe (``--recipe``, or ``$DENSENET_RECIPE``; default ``full`` on a working GPU, else ``cpu-quick``;
+with ``--resume``, the checkpoint's) is the starting point; one flag per recipe field changes it
+(``--help`` lists them). Writes the run
+folder ``--out`` (see ``d2l_extras.runs``): a checkpoint after every epoch, ``metrics.json`` and, at the
+end, ``final.params``. A folder that holds a run needs ``--resume`` (continue it; only more epochs may
+be asked for) or ``--overwrite`` (start over).
+
+Exit codes: 0 done; 2 refused before training, with a one-line error (a flag, the recipe, the data, the
+devices, the memory, the run folder, the checkpoint); 3 the run failed (its loss diverged, or a file
+could not be written; the last complete epoch is kept); 130 Ctrl-C (the last complete epoch is kept).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from dataclasses import fields
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import use_all_cores
 
 use_all_cores()   # before MXNet loads
 
-import mxnet as mx  # noqa: E402
+from .recipes import RECIPES, Recipe, RecipeError  # noqa: E402
 
-from .densenet import min_input_size  # noqa: E402
-from .profiles import PROFILES, choose_profile  # noqa: E402
-
-EXIT_INTERRUPTED = 130     # what a shell reports for a program stopped by SIGINT
+EXIT_OK, EXIT_REFUSED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130   # 130: what a shell reports after SIGINT
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'must be a positive integer, got {text!r}') from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be a positive integer (1 or more), got {value}')
-    return value
+def _typed(kind: type) -> Callable[[str], object]:
+    """An argparse type that turns a flag's text into a recipe field's type (the recipe checks the range)."""
+    def parse(text: str) -> object:
+        if kind is str:
+            return text
+        try:
+            if kind is tuple:
+                return tuple(int(part) for part in text.split(','))
+            return kind(text)
+        except ValueError:
+            what = {int: 'an integer', float: 'a number', tuple: 'integers separated by commas'}[kind]
+            raise argparse.ArgumentTypeError(f'must be {what}, got {text!r}') from None
+    return parse
 
 
-def _resize(text: str) -> int:
-    value = _positive_int(text)
-    smallest = min_input_size()
-    if value < smallest:
-        raise argparse.ArgumentTypeError(
-            f'must be at least {smallest} px (the DenseNet halves the size 5 times), got {value}')
-    return value
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line on stderr (no usage block) and exit code 2."""
 
-
-def _learning_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'must be a positive number, got {text!r}') from None
-    if not 0 < value < float('inf'):
-        raise argparse.ArgumentTypeError(f'must be a positive number, got {text}')
-    return value
-
-
-def _devices(text: str) -> str:
-    """Check the syntax: auto, cpu, cpu:0,1 (several CPU contexts), gpu (all usable), gpu:0,1."""
-    kind, _, indices = text.partition(':')
-    ok = text == 'auto' or (kind in ('cpu', 'gpu') and (
-        not indices or all(i.isdigit() for i in indices.split(','))))
-    if not ok:
-        raise argparse.ArgumentTypeError(f"unknown device {text!r}: use auto, cpu, gpu or gpu:0,1 (also cpu:0,1)")
-    return text
-
-
-def parse_devices(spec: str) -> tuple[list[mx.Context], str]:
-    """The contexts a ``--devices`` value names, and a line saying what was found; ValueError if unusable."""
-    from .devices import usable_gpus
-    kind, _, indices = spec.partition(':')
-    wanted = [int(i) for i in indices.split(',')] if indices else []
-    if spec == 'auto' or kind == 'gpu':
-        working, reason = usable_gpus()
-        if spec == 'auto':
-            return ([mx.gpu(i) for i in working] or [mx.cpu()]), f'devices auto: {reason}'
-        wanted = wanted or working
-        bad = [i for i in wanted if i not in working]
-        if not wanted or bad:
-            raise ValueError(f"--devices {spec}: GPU {', '.join(map(str, bad)) or '(any)'} not usable: {reason}")
-        return [mx.gpu(i) for i in wanted], reason
-    return [mx.cpu(i) for i in wanted or [0]], 'CPU as asked'
+    def error(self, message: str) -> None:
+        _error(f'{message} (see --help)')
+        sys.exit(EXIT_REFUSED)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='python -m d2l_extras.train',
-                                     description='Train the DenseNet on Fashion-MNIST with checkpoints.')
-    parser.add_argument('--profile', choices=sorted(PROFILES),
-                        help='recipe to start from (default: full on a usable GPU, else cpu-quick; '
-                             'or $DENSENET_PROFILE); the flags below override it')
-    parser.add_argument('--epochs', type=_positive_int, help='number of epochs in total')
-    parser.add_argument('--resize', type=_resize, help='input height and width in pixels (32 or more)')
-    parser.add_argument('--batch-size', type=_positive_int, help='examples per mini-batch')
-    parser.add_argument('--lr', type=_learning_rate, help='SGD learning rate')
-    parser.add_argument('--devices', type=_devices, default='auto',
-                        help='auto | cpu | gpu | gpu:0,1 (default: auto = all usable GPUs, else the CPU)')
-    parser.add_argument('--model', choices=('fixed', 'deck'),
-                        help="fixed: transitions halve the channels; deck: the deck's code as written")
-    parser.add_argument('--out', required=True, type=Path, help='output folder (checkpoints, metrics.json)')
-    parser.add_argument('--resume', action='store_true', help='continue from the checkpoint in --out')
+    """The flags: the recipe, one per recipe field, the devices and the run folder."""
+    parser = _Parser(prog='python -m d2l_extras.train',
+                     description='Train the DenseNet on Fashion-MNIST with checkpoints.')
+    parser.add_argument('--recipe', '--profile', dest='recipe', choices=sorted(RECIPES),
+                        help='recipe to start from (default: $DENSENET_RECIPE, else full on a working GPU and '
+                             "cpu-quick on a CPU; with --resume, the checkpoint's); the flags below change it")
+    recipe_flags = parser.add_argument_group('recipe fields (default: the recipe\'s)')
+    for f in fields(Recipe):
+        if f.metadata['group'] == 'label':
+            continue
+        flag = '--' + f.name.replace('_', '-')
+        if isinstance(f.default, bool):
+            recipe_flags.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                                      help=f.metadata['doc'])
+        else:
+            kind = type(f.default)
+            recipe_flags.add_argument(flag, type=_typed(kind), help=f.metadata['doc'],
+                                      metavar={int: 'N', float: 'X', tuple: 'N,N,...'}.get(kind, 'NAME'))
+    parser.add_argument('--devices', default='auto',
+                        help='auto | cpu | cpu:0,1 | gpu | gpu:0,1 (default: auto = all working GPUs, else the CPU)')
+    parser.add_argument('--out', required=True, type=Path, help='the run folder (checkpoints, metrics.json)')
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument('--resume', action='store_true', help='continue the run in --out (more epochs allowed)')
+    again.add_argument('--overwrite', action='store_true', help='delete the run in --out and start over')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar (log files)')
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the flags, train, save; 0 on success, 130 after Ctrl-C."""
+def _recipe(args: argparse.Namespace, on_gpu: bool) -> Recipe:
+    """The recipe asked for: ``--recipe`` (on ``--resume`` without it: the checkpoint's), changed by the flags."""
+    from .recipes import choose_recipe
+    from .runs import CHECKPOINT, read_checkpoint
+    if args.resume and args.recipe is None and (args.out / CHECKPOINT).is_file():
+        base = read_checkpoint(args.out).recipe
+    else:
+        base = choose_recipe(on_gpu, args.recipe)
+    changes = {f.name: getattr(args, f.name) for f in fields(Recipe)
+               if f.metadata['group'] != 'label' and getattr(args, f.name) is not None}
+    return base.replace(**changes)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Choose devices and recipe, load the data, build the net, train; the exit code."""
     from mxnet import npx
-    from .data import load_data_fashion_mnist
-    from .densenet import densenet
+    from .devices import resolve_devices
+    from .recipes import build_model, expected_minutes, load_data
     from .training import train
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        devices, reason = parse_devices(args.devices)
-    except ValueError as e:
-        parser.error(str(e))
-    on_gpu = devices[0].device_type == 'gpu'
-    profile = choose_profile(on_gpu, args.profile).with_overrides(
-        epochs=args.epochs, resize=args.resize, batch_size=args.batch_size, lr=args.lr,
-        fixed=None if args.model is None else args.model == 'fixed')
-    if args.resume and not (args.out / 'checkpoint.json').is_file():
-        print(f'note: --resume given but {args.out} holds no checkpoint yet: starting at epoch 1')
-    args.out.mkdir(parents=True, exist_ok=True)
     npx.set_np()
-    mx.random.seed(0)
+    devices, reason = resolve_devices(args.devices)
+    on_gpu = devices[0].device_type == 'gpu'
+    recipe = _recipe(args, on_gpu)
+    minutes = expected_minutes(recipe, on_gpu)
     print(f'{reason}; training on {", ".join(map(str, devices))}')
-    print(f'profile {profile.name}: {profile.epochs} epochs, {profile.resize} px, batch {profile.batch_size}, '
-          f'lr {profile.lr}, {"corrected" if profile.fixed else "deck"} model; '
-          f'expected about {profile.expected_minutes(on_gpu):.0f} min')
-    train_iter, test_iter = load_data_fashion_mnist(profile.batch_size, resize=profile.resize)
-    net = densenet(profile.growth_rate, profile.convs_per_block, fixed=profile.fixed)
-    history = train(net, train_iter, test_iter, num_epochs=profile.epochs, lr=profile.lr, devices=devices,
-                    checkpoint_dir=args.out, resume=args.resume, plot=False, progress=not args.no_progress,
+    print(f'recipe {recipe.describe()}' + (f'; expected about {minutes:.0f} min' if minutes else ''), flush=True)
+    train_iter, test_iter = load_data(recipe)
+    history = train(build_model(recipe), train_iter, test_iter, recipe, devices=devices, run_dir=args.out,
+                    resume=args.resume, overwrite=args.overwrite, plot=False, progress=not args.no_progress,
                     log=lambda line: print(line, flush=True))
-    metrics = {'profile': profile.__dict__, 'devices': [str(d) for d in devices], **history.to_dict()}
-    (args.out / 'metrics.json').write_text(json.dumps(metrics, indent=1))
     if history.interrupted:
         return EXIT_INTERRUPTED
-    net.save_parameters(str(args.out / 'final.params'))
-    print(f'done: {args.out / "metrics.json"}, {args.out / "final.params"}')
-    return 0
+    if history.diverged:
+        _error(history.diverged)
+        return EXIT_FAILED
+    print(f'done: {args.out} holds {len(history)} epochs, metrics.json and final.params')
+    return EXIT_OK
+
+
+def _error(message: str) -> None:
+    """One line on stderr."""
+    print('error: ' + ' '.join(str(message).split()), file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the flags and run; 0 done, 2 refused, 3 failed, 130 after Ctrl-C (see the module's docstring)."""
+    from .atomic import WriteError
+    from .runs import CheckpointError, RunFolderError
+
+    args = build_parser().parse_args(argv)       # bad flags: argparse's one line and exit code 2
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        _error('interrupted before training started')
+        return EXIT_INTERRUPTED
+    except RecipeError as e:
+        _error(f"--{e.field.replace('_', '-')}: {e}")
+        return EXIT_REFUSED
+    except WriteError as e:
+        _error(e)
+        return EXIT_FAILED
+    except (ValueError, OSError, RunFolderError, CheckpointError) as e:   # DataNotFoundError is an OSError
+        _error(e)
+        return EXIT_REFUSED
 
 
 if __name__ == '__main__':

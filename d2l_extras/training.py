@@ -1,142 +1,256 @@
-"""Train any Gluon classifier the deck's way (Xavier, SGD, cross-entropy), fast and safely.
+"""Train a recipe's network the deck's way (Xavier, SGD, softmax cross-entropy), fast and safely.
 
-``train(net, train_iter, test_iter, ...)`` is d2l's ``train_ch6`` grown up:
+``train(net, train_iter, test_iter, recipe)`` is d2l's ``train_ch6`` grown up. It reads in four parts:
 
-- data parallel over one or several devices the d2l way (``split_and_load``, one ``Trainer``);
-- hybridized with static memory, and no host synchronisation per batch: loss and accuracy are added up
-  on the device and read once per progress update;
-- a live plot and a progress bar while it runs, the deck's line ``epoch N, loss L, train acc A,
-  test acc T, time S sec`` after every epoch;
-- a checkpoint after every epoch (parameters, trainer state, history), written atomically, from which
-  ``resume=True`` continues; Ctrl-C stops cleanly and keeps the last complete epoch.
+1. set-up: pre-flight checks (loaders, net, memory, devices, run folder), then ``prepare_net`` and
+   ``make_trainer`` / ``make_loss`` from the recipe, or the checkpoint to resume from;
+2. one epoch, ``train_epoch``: data parallel over the devices the d2l way (``split_and_load``, one
+   ``Trainer``), hybridized with static memory, loss and accuracy summed on the device; the only host
+   read per batch is the previous batch's loss, which also stops a diverged run at once;
+3. evaluation: ``evaluate_accuracy`` on the test set, the deck's line ``epoch N, loss L, ...``;
+4. checkpoint: ``RunFolder.save_epoch`` after every epoch, atomically; Ctrl-C keeps the last one.
 """
 from __future__ import annotations
 
-import json
-import os
+import contextlib
+import math
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 import mxnet as mx
 
+from .devices import resolve_devices
 from .evaluation import evaluate_accuracy
+from .history import Epoch, History
+from .liveplot import LivePlot
+from .preflight import check_batch, check_loaders, check_memory, check_net, checkpoint_bytes
+from .recipes import Recipe
+from .runs import CHECKPOINT, FINAL, RunFolder, load_checkpoint, read_checkpoint, resume_changes
 
-CHECKPOINT_FILE = 'checkpoint.json'   # written last: a checkpoint exists only once this file names it
-
-
-@dataclass
-class Epoch:
-    """What one epoch measured."""
-    epoch: int
-    loss: float
-    train_acc: float
-    test_acc: float
-    time: float            # seconds for the epoch, training plus test evaluation (as the deck times it)
-    img_per_sec: float     # training examples per second
-
-    def line(self) -> str:
-        """The deck's per-epoch line."""
-        return (f'epoch {self.epoch}, loss {self.loss:.4f}, train acc {self.train_acc:.3f}, '
-                f'test acc {self.test_acc:.3f}, time {self.time:.1f} sec')
+UPDATES_PER_EPOCH = 5     # progress-bar and live-plot updates per epoch (one host read of every device each)
+DIVERGED_FACTOR = 100     # a loss above 100 x that of a uniform guess, log(classes), means the run blew up
 
 
-@dataclass
-class History:
-    """Per-epoch results of a run, and whether it was interrupted before its last epoch."""
-    epochs: list[Epoch] = field(default_factory=list)
-    interrupted: bool = False
+class Diverged(Exception):
+    """The loss or the parameters blew up (not finite, or the loss far above any a learning run has)."""
 
-    def __len__(self) -> int:
-        return len(self.epochs)
-
-    def column(self, name: str) -> list[float]:
-        """One measurement over the epochs, e.g. ``history.column('test_acc')``."""
-        return [getattr(e, name) for e in self.epochs]
-
-    def to_dict(self) -> dict:
-        return {'epochs': [asdict(e) for e in self.epochs], 'interrupted': self.interrupted}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> 'History':
-        return cls([Epoch(**e) for e in data['epochs']], bool(data.get('interrupted', False)))
+    def __init__(self, message: str, at: float) -> None:
+        super().__init__(message)
+        self.at = at              # where, in epochs (epoch - 1 + batch / batches)
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_name)``, then rename the temporary file over ``path`` (never half a file)."""
-    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
-    try:
-        write(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+def learning_rate(recipe: Recipe, update: int, updates_per_epoch: int) -> float:
+    """The learning rate of update ``update`` (1, 2, ...): linear warm-up, then constant or cosine to 0.
 
-
-def save_checkpoint(folder: Path | str, net, trainer, history: History) -> Path:
-    """Save parameters, trainer state and history of the last complete epoch into ``folder``.
-
-    The parameter and state files carry the epoch number; ``checkpoint.json`` naming them is replaced
-    last, atomically, so an interrupt at any moment leaves the previous checkpoint intact.
+    The cosine is MXNet's ``CosineScheduler`` (``final_lr=0``): lr (1 + cos(pi t / T)) / 2 at update t
+    after the warm-up, 0 at the last update T of the run.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    n = len(history)
-    params, states = f'epoch-{n:03d}.params', f'epoch-{n:03d}.states'
-    _atomic_write(folder / params, net.save_parameters)
-    _atomic_write(folder / states, trainer.save_states)
-    meta = {'epoch': n, 'params': params, 'states': states, **history.to_dict()}
-    _atomic_write(folder / CHECKPOINT_FILE, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
-    for old in folder.glob('epoch-*'):          # only after the new checkpoint is in place
-        if old.name not in (params, states):
-            old.unlink()
-    return folder / CHECKPOINT_FILE
+    warmup = round(recipe.warmup_epochs * updates_per_epoch)
+    if update <= warmup:
+        return recipe.lr * update / warmup
+    if recipe.schedule == 'constant':
+        return recipe.lr
+    total = recipe.epochs * updates_per_epoch - warmup
+    return recipe.lr * (1 + math.cos(math.pi * min(update - warmup, total) / total)) / 2
 
 
-def load_checkpoint(folder: Path | str, net, trainer=None, devices=None) -> History:
-    """Load the last complete epoch from ``folder`` into ``net`` (and ``trainer``); return its history."""
-    folder = Path(folder)
-    meta_file = folder / CHECKPOINT_FILE
-    if not meta_file.is_file():
-        raise FileNotFoundError(f'no checkpoint in {folder} (missing {CHECKPOINT_FILE})')
-    meta = json.loads(meta_file.read_text())
-    net.load_parameters(str(folder / meta['params']), ctx=devices or mx.cpu())
-    if trainer is not None:
-        trainer.load_states(str(folder / meta['states']))
-    return History.from_dict(meta)
+def make_trainer(net, recipe: Recipe):
+    """The recipe's optimizer: SGD (the deck's, when momentum and weight decay are 0) or Nesterov's ('nag').
+
+    The parameters go to the Trainer as a list, in the net's own order: given the ParameterDict, MXNet
+    1.9's Trainer sorts them by name, and names carry global counters ('conv9' before 'conv10' or not,
+    depending on how many nets were built before), so a checkpoint's momentum would land on the wrong
+    parameters of a net built later.
+    """
+    from mxnet import gluon
+    options = {'learning_rate': recipe.lr, 'wd': recipe.weight_decay}
+    if recipe.momentum:
+        options['momentum'] = recipe.momentum
+    return gluon.Trainer(list(net.collect_params().values()), 'nag' if recipe.nesterov else 'sgd', options)
 
 
-class LivePlot:
-    """Train loss, train accuracy and test accuracy drawn as they come, updated in place in a notebook."""
+def make_loss(recipe: Recipe) -> Callable:
+    """``loss(scores, labels)`` per example: softmax cross-entropy, against smoothed targets if the recipe says.
 
-    def __init__(self, num_epochs: int, title: str = '') -> None:
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-        self.fig, self.ax = plt.subplots(figsize=(4.5, 3), layout='constrained')
-        self.title, self.num_epochs = title, num_epochs
-        self.series = {'train loss': ([], [], '-'), 'train acc': ([], [], 'm--'), 'test acc': ([], [], 'g-.')}
-        self.handle = display(self.fig, display_id=True)
-        plt.close(self.fig)                     # shown through the handle only, not again at cell end
+    With label smoothing e, the target of class c is 1 - e + e / C and every other class gets e / C
+    (``SoftmaxCrossEntropyLoss(sparse_label=False)`` takes such distributions).
+    """
+    from mxnet import gluon, npx
+    if not recipe.label_smoothing:
+        return gluon.loss.SoftmaxCrossEntropyLoss()
+    cross_entropy, e = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False), recipe.label_smoothing
 
-    def add(self, x: float, **values: float) -> None:
-        """Add points at epoch ``x``, e.g. ``add(1.5, train_loss=0.4, train_acc=0.85)``."""
-        for key, value in values.items():
-            xs, ys, _ = self.series[key.replace('_', ' ')]
-            xs.append(x)
-            ys.append(value)
-        self.ax.cla()
-        for label, (xs, ys, fmt) in self.series.items():
-            if xs:
-                self.ax.plot(xs, ys, fmt, label=label)
-        self.ax.set(xlabel='epoch', xlim=(0, self.num_epochs), ylim=(0, max(1.0, *self.series['train loss'][1])),
-                    title=self.title)
-        self.ax.grid(True, alpha=0.3)
-        self.ax.legend(loc='center right', fontsize=8)
-        self.handle.update(self.fig)
+    def smoothed(scores, labels):
+        classes = scores.shape[-1]
+        return cross_entropy(scores, npx.one_hot(labels, classes) * (1 - e) + e / classes)
+    return smoothed
+
+
+def divergence_limit(num_classes: int) -> float:
+    """The loss above which a run counts as diverged: ``DIVERGED_FACTOR`` times log(num_classes)."""
+    return DIVERGED_FACTOR * math.log(max(num_classes, 2))
+
+
+def prepare_net(net, recipe: Recipe, devices: list[mx.Context]) -> None:
+    """Seed, initialize (Xavier, on every device) and hybridize with static memory, as the deck's recipe does."""
+    from mxnet import init
+    mx.random.seed(recipe.seed)
+    net.initialize(init.Xavier(), ctx=devices, force_reinit=True)
+    net.hybridize(static_alloc=True, static_shape=True)
+
+
+class Display:
+    """What a run shows: the deck's line per epoch, a progress bar, the live plot, a few updates per epoch."""
+
+    def __init__(self, recipe: Recipe, train_iter, history: History, plot: bool, progress: bool,
+                 log: Callable[[str], None]) -> None:
+        self.recipe, self.progress, self.log, self.bar = recipe, progress, log, None
+        self.batches = len(train_iter)
+        self.images = len(getattr(train_iter, 'images', ())) or None
+        self.update_at = {max(1, round(self.batches * k / UPDATES_PER_EPOCH)) for k in range(1, UPDATES_PER_EPOCH + 1)}
+        self.live = LivePlot(recipe.epochs, title=recipe.name) if plot else None
+        for e in history.epochs if self.live else ():
+            self.live.add(e.epoch, train_loss=e.loss, train_acc=e.train_acc, test_acc=e.test_acc)
+
+    def start(self, epoch: int) -> None:
+        """A fresh progress bar for the epoch."""
+        if self.progress:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=self.images, unit='img', leave=False, mininterval=1.0,
+                            desc=f'epoch {epoch}/{self.recipe.epochs}')
+
+    def step(self, images: int) -> None:
+        """One batch done."""
+        if self.bar is not None:
+            self.bar.update(images)
+
+    def running(self, epoch: int, batch: int, loss: float, accuracy: float) -> None:
+        """The running loss and accuracy of the epoch, on the bar and the plot."""
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f'{loss:.3f}', acc=f'{accuracy:.3f}', refresh=False)
+        if self.live:
+            self.live.add(epoch - 1 + batch / self.batches, train_loss=loss, train_acc=accuracy)
+
+    def done(self, record: Epoch) -> None:
+        """The epoch's test accuracy on the plot and the deck's line in the log."""
+        self.close()
+        if self.live:
+            self.live.add(record.epoch, test_acc=record.test_acc)
+        self.log(record.line())
+
+    def stopped(self, message: str, x: float | None = None) -> None:
+        """Say why the run stopped (on the plot too, at epoch ``x``)."""
+        self.close()
+        if self.live and x is not None:
+            self.live.diverged(x, message)
+        self.log(message)
+
+    def close(self) -> None:
+        """Close the progress bar, if one is open."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _check_loss(value: float, limit: float, epoch: int, batch: int, batches: int, what: str = '') -> None:
+    """Raise :class:`Diverged` (saying where) if ``value`` is not finite or above ``limit``."""
+    if not (math.isfinite(value) and value <= limit):
+        raise Diverged(f'diverged: the training loss is {value:.4g} at epoch {epoch}, batch {batch}{what} (not '
+                       f'finite, or above {limit:.0f}: {DIVERGED_FACTOR} times a uniform guess); the run stopped '
+                       'there: lower the learning rate', epoch - 1 + batch / batches)
+
+
+def _check_parameters(net, epoch: int, batch: int, batches: int) -> None:
+    """Raise :class:`Diverged` if a parameter is NaN or infinite (a sum per parameter on the device, one read).
+
+    The loss alone can miss it: ReLU turns NaN into 0, so a net whose first layers are NaN still gives
+    finite (useless) scores.
+    """
+    total = sum(p.list_data()[0].sum() for p in net.collect_params().values())
+    if not math.isfinite(float(total.item())):
+        raise Diverged(f'diverged: the parameters are no longer finite at epoch {epoch}, batch {batch} (the '
+                       'loss can look finite: ReLU turns NaN into 0); the run stopped there: lower the learning rate',
+                       epoch - 1 + batch / batches)
+
+
+def train_epoch(net, trainer, loss_fn: Callable, train_iter: Iterable, recipe: Recipe,
+                devices: list[mx.Context], epoch: int, display: Display) -> tuple[float, float, int]:
+    """One pass over ``train_iter``: the mean loss, the accuracy and the number of examples.
+
+    Raises :class:`Diverged` at the first loss it reads that is not finite or far too large: the
+    previous batch's (the per-example losses of its last device: waiting for them, once per batch, is
+    what keeps Python at most one batch ahead of the engine anyway), the running ones at the progress
+    updates, and the epoch's; and when a parameter is no longer finite (checked at the progress updates
+    and at the end of the epoch).
+    """
+    from mxnet import autograd, gluon
+    loss_sum, hits = [None] * len(devices), [None] * len(devices)
+    n, pending, limit = 0, None, math.inf
+    first_update = (epoch - 1) * display.batches
+    for i, (X, y) in enumerate(train_iter, 1):
+        if i == 1:
+            check_batch(X, recipe)
+        trainer.set_learning_rate(learning_rate(recipe, first_update + i, display.batches))
+        Xs = gluon.utils.split_and_load(X, devices, even_split=False)
+        ys = gluon.utils.split_and_load(y, devices, even_split=False)
+        with autograd.record():
+            outs = [net(Xi) for Xi in Xs]
+            ls = [loss_fn(o, yi) for o, yi in zip(outs, ys)]
+        for l in ls:
+            l.backward()
+        trainer.step(X.shape[0])
+        for d, (o, yi, l) in enumerate(zip(outs, ys, ls)):
+            batch_loss = l.sum()
+            h = (o.argmax(axis=1).astype('int32') == yi.astype('int32')).astype('float32').sum()
+            loss_sum[d] = batch_loss if loss_sum[d] is None else loss_sum[d] + batch_loss
+            hits[d] = h if hits[d] is None else hits[d] + h
+        if pending is not None:                 # the previous batch's losses: the one wait per batch, as before
+            _check_loss(float(pending.asnumpy().mean()), limit, epoch, i - 1, display.batches)
+        pending, limit = ls[-1], divergence_limit(outs[-1].shape[-1])
+        n += X.shape[0]
+        if i in display.update_at:
+            loss, accuracy = _totals(loss_sum, hits, n)
+            _check_loss(loss, limit, epoch, i, display.batches, ' (the mean so far)')
+            _check_parameters(net, epoch, i, display.batches)
+            display.running(epoch, i, loss, accuracy)
+        display.step(X.shape[0])
+    if n == 0:
+        raise ValueError('train_iter must yield at least one batch')
+    _check_loss(float(pending.asnumpy().mean()), limit, epoch, i, display.batches)
+    loss, accuracy = _totals(loss_sum, hits, n)
+    _check_loss(loss, limit, epoch, i, display.batches, ' (the mean of the epoch)')
+    _check_parameters(net, epoch, i, display.batches)
+    return loss, accuracy, n
+
+
+def _totals(loss_sum: list, hits: list, n: int) -> tuple[float, float]:
+    """Mean loss and accuracy from the per-device sums (a host read of each)."""
+    return (sum(float(s.item()) for s in loss_sum if s is not None) / n,
+            sum(float(h.item()) for h in hits if h is not None) / n)
+
+
+def _resume(run: RunFolder, net, trainer, recipe: Recipe, devices: list, log: Callable[[str], None]):
+    """The history, the changes and the recipe to continue with, from the checkpoint in ``run``."""
+    if not (run.path / CHECKPOINT).is_file():
+        log(f'note: resume asked, but {run.path} holds no checkpoint yet: starting at epoch 1')
+        return History(), [], recipe
+    changes = resume_changes(read_checkpoint(run.path), recipe)
+    checkpoint = load_checkpoint(run.path, net, trainer, devices)
+    history, done = checkpoint.history, checkpoint.epoch
+    history.interrupted, history.diverged = False, ''
+    recorded = checkpoint.changes + [{'after_epoch': done, 'field': k, 'from': a, 'to': b}
+                                     for k, (a, b) in changes.items()]
+    said = ''.join(f'; {k} {a} -> {b} (recorded in {CHECKPOINT})' for k, (a, b) in changes.items())
+    log(f'resumed from {run.path} after epoch {done}{said}')
+    if 'epochs' in changes and (recipe.schedule != 'constant' or recipe.warmup_epochs):
+        log(f'note: the learning-rate schedule now spans {recipe.epochs} epochs instead of '
+            f"{changes['epochs'][0]}: from epoch {done + 1} on it follows the longer schedule")
+    return history, recorded, checkpoint.recipe.replace(epochs=recipe.epochs)
 
 
 def _in_notebook() -> bool:
+    """Whether this runs inside a Jupyter kernel (where the live plot is drawn by default)."""
     try:
         from IPython import get_ipython
         return get_ipython() is not None and 'IPKernelApp' in get_ipython().config
@@ -144,140 +258,103 @@ def _in_notebook() -> bool:
         return False
 
 
-def _device_list(devices) -> list[mx.Context]:
-    if devices is None:
-        return [mx.cpu()]
-    devices = [devices] if isinstance(devices, mx.Context) else list(devices)
-    if not devices:
-        raise ValueError('devices must name at least one device, got an empty list')
-    return devices
+def _check_flags(recipe: Recipe, run_dir, resume: bool, overwrite: bool, plot, progress: bool) -> None:
+    """Raise a ValueError naming the first of train's arguments that is not what it must be."""
+    if not isinstance(recipe, Recipe):
+        raise ValueError(f'recipe must be a Recipe (d2l_extras.recipes.get_recipe), got {type(recipe).__name__}')
+    for name, value in (('resume', resume), ('overwrite', overwrite), ('progress', progress)):
+        if not isinstance(value, bool):
+            raise ValueError(f'{name} must be True or False, got {value!r}')
+    if plot is not None and not isinstance(plot, bool):
+        raise ValueError(f'plot must be True, False or None (only in a notebook), got {plot!r}')
+    if resume and overwrite:
+        raise ValueError('resume and overwrite exclude each other: continue the run, or start it over')
+    if (resume or overwrite) and run_dir is None:
+        raise ValueError(f'{"resume" if resume else "overwrite"}=True needs a run_dir (the run folder)')
 
 
-def train(net, train_iter: Iterable, test_iter: Iterable, num_epochs: int = 5, lr: float = 0.1,
-          devices: mx.Context | Sequence[mx.Context] | None = None, checkpoint_dir: Path | str | None = None,
-          resume: bool = False, plot: bool | None = None, progress: bool = True, updates_per_epoch: int = 5,
-          log: Callable[[str], None] = print, hybridize: bool = True, cosine: bool = False) -> History:
-    """Train ``net`` with the deck's recipe (Xavier init, SGD, softmax cross-entropy) and return its history.
+def train(net, train_iter: Iterable, test_iter: Iterable, recipe: Recipe, devices=None,
+          run_dir: Path | str | None = None, resume: bool = False, overwrite: bool = False,
+          plot: bool | None = None, progress: bool = True, log: Callable[[str], None] = print) -> History:
+    """Train ``net`` with ``recipe`` and return its history; checkpoints in ``run_dir`` after every epoch.
 
     Args:
-        net: a Gluon block mapping ``(B, C, H, W)`` images to ``(B, classes)`` scores.
-        train_iter, test_iter: re-iterable loaders of ``(X, y)`` batches on the CPU.
-        num_epochs: epochs in total (with ``resume``, including those already done).
-        lr: SGD learning rate.
-        devices: a context or a list of them; batches are split over them (default ``cpu()``).
-        checkpoint_dir: where to save a checkpoint after each epoch (None: no checkpoints).
-        resume: continue from the checkpoint in ``checkpoint_dir`` if there is one.
+        net: the recipe's network, ``build_model(recipe)`` (checked: same parameters).
+        train_iter, test_iter: the recipe's loaders, ``load_data(recipe)`` (checked: sizes, seed).
+        recipe: a :class:`~d2l_extras.recipes.Recipe`, e.g. ``get_recipe('cpu-quick')``.
+        devices: ``None``/``'auto'`` (working GPUs, else the CPU), ``'cpu'``, ``'gpu:0,1'``, a context or a
+            list of them (``d2l_extras.devices.resolve_devices``); batches are split over them.
+        run_dir: the run folder (None: no checkpoints). A folder holding a run needs ``resume`` or ``overwrite``.
+        resume: continue from the checkpoint in ``run_dir`` (more epochs allowed, nothing else changed).
+        overwrite: delete the run in ``run_dir`` and start over.
         plot: draw the live plot (default: only inside a notebook).
         progress: show a tqdm progress bar.
-        updates_per_epoch: how often per epoch the bar and plot show the running loss (one host sync each).
-        log: where the per-epoch lines go.
-        cosine: decay the learning rate to 0 along a half cosine over all epochs (the deck keeps it
-            constant); the last epoch's test accuracy then swings much less.
-        hybridize: compile the network with static memory and shapes (``hybridize(static_alloc=True,
-            static_shape=True)``) when it is a ``HybridBlock``.
+        log: where the per-epoch lines and notes go.
     Returns:
-        The :class:`History`; ``history.interrupted`` is True when Ctrl-C stopped it early.
+        The :class:`~d2l_extras.history.History`; ``interrupted`` after Ctrl-C (the last complete epoch
+        is kept in ``run_dir``), ``diverged`` says where when the loss blew up.
+    Raises:
+        ValueError (the recipe, loaders, net, devices or memory disagree), ``RunFolderError``,
+        ``CheckpointError``, ``WriteError`` (a file could not be written; the last checkpoint is kept).
     """
-    from mxnet import autograd, gluon, init
-
-    if not isinstance(num_epochs, int) or num_epochs < 1:
-        raise ValueError(f'num_epochs must be a positive integer, got {num_epochs!r}')
-    if not lr > 0:
-        raise ValueError(f'lr must be a positive number, got {lr!r}')
-    if not isinstance(updates_per_epoch, int) or updates_per_epoch < 1:
-        raise ValueError(f'updates_per_epoch must be a positive integer, got {updates_per_epoch!r}')
-    if resume and checkpoint_dir is None:
-        raise ValueError('resume=True needs a checkpoint_dir to resume from')
-    devices = _device_list(devices)
-    net.initialize(init.Xavier(), ctx=devices, force_reinit=True)
-    if hybridize and isinstance(net, gluon.HybridBlock):
-        net.hybridize(static_alloc=True, static_shape=True)
-    options = {'learning_rate': lr}
-    if cosine:                                  # lr falls from lr to 0 along a half cosine, update by update
-        steps = num_epochs * len(train_iter)
-        options['lr_scheduler'] = mx.lr_scheduler.CosineScheduler(max_update=steps, base_lr=lr, final_lr=0)
-    trainer = gluon.Trainer(net.collect_params(), 'sgd', options)
-    loss = gluon.loss.SoftmaxCrossEntropyLoss()
-    history = History()
-    if resume and (Path(checkpoint_dir) / CHECKPOINT_FILE).is_file():
-        history = load_checkpoint(checkpoint_dir, net, trainer, devices)
-        history.interrupted = False
-        log(f'resumed from {checkpoint_dir} after epoch {len(history)}')
-    if plot is None:
-        plot = _in_notebook()
-    live = LivePlot(num_epochs) if plot else None
-    if live:
-        for e in history.epochs:
-            live.add(e.epoch, train_loss=e.loss, train_acc=e.train_acc, test_acc=e.test_acc)
-    num_batches = len(train_iter) if hasattr(train_iter, '__len__') else None
-    update_at = ({max(1, round(num_batches * k / updates_per_epoch)) for k in range(1, updates_per_epoch + 1)}
-                 if num_batches else set())
-
-    epoch, bar = len(history), None
-    try:
-        while epoch < num_epochs:
-            epoch += 1
-            if hasattr(train_iter, 'epoch'):
-                train_iter.epoch = epoch - 1    # the same shuffle whether resumed or not
-            bar = _progress_bar(train_iter, epoch, num_epochs) if progress else None
-            start = time.time()
-            loss_sum = [None] * len(devices)
-            hits = [None] * len(devices)
-            n, pending = 0, None
-            for i, (X, y) in enumerate(train_iter, 1):
-                Xs = gluon.utils.split_and_load(X, devices, even_split=False)
-                ys = gluon.utils.split_and_load(y, devices, even_split=False)
-                with autograd.record():
-                    outs = [net(Xi) for Xi in Xs]
-                    ls = [loss(o, yi) for o, yi in zip(outs, ys)]
-                for l in ls:
-                    l.backward()
-                trainer.step(X.shape[0])
-                for d, (o, yi, l) in enumerate(zip(outs, ys, ls)):
-                    h = (o.argmax(axis=1).astype('int32') == yi.astype('int32')).astype('float32').sum()
-                    loss_sum[d] = l.sum() if loss_sum[d] is None else loss_sum[d] + l.sum()
-                    hits[d] = h if hits[d] is None else hits[d] + h
-                n += X.shape[0]
-                if i in update_at:              # the only host sync inside the epoch
-                    train_loss = sum(float(s.item()) for s in loss_sum) / n
-                    train_acc = sum(float(h.item()) for h in hits) / n
-                    if bar is not None:
-                        bar.set_postfix(loss=f'{train_loss:.3f}', acc=f'{train_acc:.3f}', refresh=False)
-                    if live:
-                        live.add(epoch - 1 + i / num_batches, train_loss=train_loss, train_acc=train_acc)
-                if pending is not None:         # keep Python at most one batch ahead of the engine
-                    pending.wait_to_read()
-                pending = ls[-1]
-                if bar is not None:
-                    bar.update(X.shape[0])
-            if n == 0:
-                raise ValueError('train_iter must yield at least one batch')
-            train_loss = sum(float(s.item()) for s in loss_sum) / n
-            train_acc = sum(float(h.item()) for h in hits) / n
-            train_time = time.time() - start
-            if bar is not None:
-                bar.close()
-            test_acc = evaluate_accuracy(net, test_iter, devices)
-            record = Epoch(epoch, train_loss, train_acc, test_acc, time.time() - start, n / train_time)
-            history.epochs.append(record)
-            if checkpoint_dir is not None:
-                save_checkpoint(checkpoint_dir, net, trainer, history)
-            if live:
-                live.add(epoch, test_acc=test_acc)
-            log(record.line())
-    except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-        mx.nd.waitall()                         # let queued operations finish before anyone reads again
-        history.interrupted = True
-        kept = f'epoch {len(history)} kept in {checkpoint_dir}' if checkpoint_dir and len(history) else \
-            f'{len(history)} complete epoch(s) in the returned history'
-        log(f'interrupted during epoch {epoch}: {kept}')
+    _check_flags(recipe, run_dir, resume, overwrite, plot, progress)
+    devices = resolve_devices(devices)[0]
+    check_loaders(train_iter, test_iter, recipe)
+    per_image = check_net(net, recipe)
+    check_memory(net, per_image, recipe, devices)
+    run = RunFolder(run_dir) if run_dir is not None else None
+    if run is not None:
+        run.preflight(resume, overwrite, checkpoint_bytes(net, recipe))
+    prepare_net(net, recipe, devices)
+    with run.claim(overwrite, log) if run is not None else contextlib.nullcontext():
+        trainer, history, changes = make_trainer(net, recipe), History(), []
+        if resume:
+            history, changes, recipe = _resume(run, net, trainer, recipe, devices, log)
+            if len(history) == recipe.epochs:
+                log(f'nothing to train: {run.path} already holds all {recipe.epochs} epochs of its recipe; '
+                    'ask for more epochs (--epochs, or recipe.replace(epochs=...)) to train on')
+        display = Display(recipe, train_iter, history, _in_notebook() if plot is None else plot, progress, log)
+        _run_epochs(net, trainer, train_iter, test_iter, recipe, devices, history, changes, run, display)
     return history
 
 
-def _progress_bar(train_iter, epoch: int, num_epochs: int):
-    from tqdm.auto import tqdm
-    images = getattr(train_iter, 'images', None)
-    return tqdm(total=len(images) if images is not None else None, unit='img', leave=False,
-                desc=f'epoch {epoch}/{num_epochs}', mininterval=1.0)
+def _run_epochs(net, trainer, train_iter, test_iter, recipe: Recipe, devices: list, history: History,
+                changes: list, run: RunFolder | None, display: Display) -> None:
+    """Train, evaluate and checkpoint epoch after epoch; record how the run ended in ``history``."""
+    from .speedups import fast_concat
+    loss_fn, saved, epoch, before = make_loss(recipe), len(history), len(history), len(history)
+    try:
+        with fast_concat():
+            while len(history) < recipe.epochs:
+                epoch = len(history) + 1
+                if hasattr(train_iter, 'epoch'):
+                    train_iter.epoch = epoch - 1        # the same shuffle whether resumed or not
+                display.start(epoch)
+                start = time.time()
+                loss, accuracy, n = train_epoch(net, trainer, loss_fn, train_iter, recipe, devices, epoch, display)
+                train_time = time.time() - start
+                test_acc = evaluate_accuracy(net, test_iter, devices)
+                history.epochs.append(Epoch(epoch, loss, accuracy, test_acc, time.time() - start, n / train_time))
+                if run is not None:
+                    run.save_epoch(net, trainer, recipe, history, changes, devices)
+                    saved = len(history)
+                display.done(history.epochs[-1])
+        if run is not None and (len(history) > before or not (run.path / FINAL).is_file()):
+            run.save_final(net)
+    except KeyboardInterrupt:
+        mx.nd.waitall()                         # let queued operations finish before anyone reads again
+        del history.epochs[saved if run is not None else len(history):]
+        history.interrupted = True
+        kept = (f'epoch {saved} kept in {run.path}' if run is not None and saved else
+                f'{len(history)} complete epoch(s) in the returned history')
+        display.stopped(f'interrupted during epoch {epoch}: {kept}')
+    except Diverged as error:
+        mx.nd.waitall()
+        kept = f'; epoch {saved} is kept in {run.path}' if run is not None and saved else ''
+        history.diverged = f'{error}{kept}'
+        display.stopped(history.diverged, x=error.at)
+    finally:
+        display.close()
+    if run is not None and (history.interrupted or history.diverged):
+        with contextlib.suppress(Exception):    # the checkpoint is what counts; the metrics say how it ended
+            run.save_metrics(recipe, history, changes, devices)

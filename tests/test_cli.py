@@ -1,106 +1,331 @@
-"""``python -m d2l_extras.train``: flags checked by argparse, a real run on a tiny set, Ctrl-C, --resume."""
+"""``python -m d2l_extras.train``: one-line errors and exit codes, run folders that keep their work, --resume
+that checks the recipe, Ctrl-C, full disks, and the same recipe as notebook 04."""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-import mxnet as mx
 import numpy as onp
 import pytest
 
 from conftest import write_idx
-from d2l_extras import data, train as cli
+from d2l_extras import data, devices, recipes, train as cli, training
+from d2l_extras.runs import RunFolder
+from training_helpers import fill, tmpfs
+
+ROOT = Path(__file__).resolve().parents[1]
+#: cpu-quick shrunk to the lesson's DenseNet at its smallest: an epoch of the tiny set takes milliseconds.
+FAST = ['--recipe', 'cpu-quick', '--growth-rate', '4', '--convs-per-block', '2', '--resize', '12',
+        '--batch-size', '20', '--devices', 'cpu', '--no-progress']
+
+
+def make_set(folder, n_train, n_test):
+    rng = onp.random.default_rng(0)
+    folder.mkdir()
+    for split, n in (('train', n_train), ('test', n_test)):
+        image_name, label_name = data.FILES[split]
+        write_idx(folder / image_name, rng.integers(0, 256, (n, 28, 28)))
+        write_idx(folder / label_name, onp.arange(n) % 10)
+    return folder
 
 
 @pytest.fixture
 def tiny_set(tmp_path, monkeypatch):
     """Forty training and twenty test images of Fashion-MNIST's format, found through $FASHION_MNIST_DIR."""
     monkeypatch.setattr(data, 'SPLIT_SIZES', {'train': 40, 'test': 20})
+    monkeypatch.delenv(recipes.ENV_VAR, raising=False)
     data._read_split.cache_clear()
-    rng = onp.random.default_rng(0)
-    folder = tmp_path / 'fashion'
-    folder.mkdir()
-    for split, n in (('train', 40), ('test', 20)):
-        image_name, label_name = data.FILES[split]
-        write_idx(folder / image_name, rng.integers(0, 256, (n, 28, 28)))
-        write_idx(folder / label_name, onp.arange(n) % 10)
-    monkeypatch.setenv(data.ENV_VAR, str(folder))
+    monkeypatch.setenv(data.ENV_VAR, str(make_set(tmp_path / 'fashion', 40, 20)))
     yield tmp_path
     data._read_split.cache_clear()
 
 
-FAST = ['--profile', 'cpu-quick', '--resize', '32', '--batch-size', '20', '--devices', 'cpu', '--no-progress']
+def cli_run(argv, capsys):
+    """Exit code, stdout and stderr of ``python -m d2l_extras.train ARGV`` run in this process."""
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit_info:                  # argparse
+        code = exit_info.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err):
+    """The error, checked to be one line on stderr and no traceback."""
+    assert err.startswith('error: ') or ': error: ' in err, err
+    assert err.count('\n') == 1 and 'Traceback' not in err, err
+    return err
+
+
+# ---- flags and refusals -------------------------------------------------------------------------
+@pytest.mark.parametrize('flags, message', [
+    (['--epochs', '-1'], '--epochs: epochs must be an integer of at least 1, got -1'),
+    (['--epochs', 'two'], "argument --epochs: must be an integer, got 'two'"),
+    (['--resize', '28'], '--resize: resize must be an integer from 29 to 1,024, got 28'),
+    (['--resize', '1000000'], '--resize: resize must be an integer from 29 to 1,024, got 1000000'),
+    (['--batch-size', '0'], '--batch-size: batch_size must be an integer of at least 1, got 0'),
+    (['--lr', '0'], '--lr: lr must be a finite number > 0, got 0.0'),
+    (['--lr', 'nan'], '--lr: lr must be a finite number > 0, got nan'),
+    (['--model', 'deck'], "--model: model must be one of 'densenet', 'densenet-deck', got 'deck'"),
+    (['--nesterov'], '--nesterov: nesterov=True needs momentum > 0'),
+    (['--convs-per-block', '4,x'], "argument --convs-per-block: must be integers separated by commas"),
+    (['--devices', 'tpu'], "devices: unknown device 'tpu': use auto, cpu"),
+    (['--devices', 'gpu:x'], "devices: unknown device 'gpu:x'"),
+    (['--devices', 'cpu:0,0'], "devices lists cpu(0) 2 times, got 'cpu:0,0': name each device once"),
+    (['--recipe', 'huge'], 'argument --recipe/--profile: invalid choice'),
+    (['--resume', '--overwrite'], 'argument --overwrite: not allowed with argument --resume'),
+    ([], 'the following arguments are required: --out'),
+])
+def test_bad_flags_are_one_line_errors_with_exit_code_2(flags, message, capsys, tmp_path):
+    argv = flags + ([] if flags == [] else ['--out', str(tmp_path / 'run')])
+    code, _, err = cli_run(argv, capsys)
+    assert code == 2 and message in one_line_error(err)
+    assert not (tmp_path / 'run').exists()
+
+
+def test_every_recipe_field_is_a_flag_so_a_new_field_needs_no_cli_change():
+    flags = {option for action in cli.build_parser()._actions for option in action.option_strings}
+    for name in recipes.field_names():
+        assert ('--' + name.replace('_', '-') in flags) == (name != 'name'), name
+    args = cli.build_parser().parse_args(['--out', 'x', '--momentum', '0.9', '--nesterov', '--convs-per-block', '2,3'])
+    assert (args.momentum, args.nesterov, args.convs_per_block, args.lr) == (0.9, True, (2, 3), None)
+
+
+def test_a_gpu_that_does_not_work_is_refused(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(devices, 'usable_gpus', lambda: ([], 'no GPU here'))
+    code, _, err = cli_run(['--devices', 'gpu:0', '--out', str(tmp_path)], capsys)
+    assert code == 2 and 'GPU 0 not usable: no GPU here' in one_line_error(err)
+
+
+def test_a_bogus_recipe_in_the_environment_is_refused(tiny_set, monkeypatch, capsys):
+    monkeypatch.setenv(recipes.ENV_VAR, 'bogus')
+    code, _, err = cli_run(['--devices', 'cpu', '--out', str(tiny_set / 'run')], capsys)
+    assert code == 2 and "$DENSENET_RECIPE must be one of 'full', 'cpu-quick', got 'bogus'" in one_line_error(err)
+
+
+def test_no_data_anywhere_is_one_line_and_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / 'nonexistent'))
+    monkeypatch.setattr(data, 'DEBIAN_DIR', tmp_path / 'debian')
+    monkeypatch.setenv('MXNET_HOME', str(tmp_path / 'mxnet-home'))
+    monkeypatch.setattr(data, '_network_ok', lambda timeout=3.0: False)
+    code, _, err = cli_run(FAST + ['--out', str(tmp_path / 'run')], capsys)
+    assert code == 2 and one_line_error(err).startswith('error: Fashion-MNIST not found. Looked in: 1. ')
+    assert not (tmp_path / 'run').exists()
+
+
+def test_an_out_that_is_a_file_is_refused(tiny_set, capsys):
+    (tiny_set / 'notes.txt').write_text('mine')
+    code, _, err = cli_run(FAST + ['--out', str(tiny_set / 'notes.txt')], capsys)
+    assert code == 2 and 'notes.txt is a file, not a folder' in one_line_error(err)
+    assert (tiny_set / 'notes.txt').read_text() == 'mine'
+
+
+def test_a_batch_larger_than_memory_is_refused_with_the_estimate(tiny_set, capsys):
+    code, _, err = cli_run(FAST + ['--batch-size', '1000000', '--resize', '32', '--out', str(tiny_set / 'run')],
+                           capsys)
+    assert code == 2 and 'batch_size 1000000 needs about ' in one_line_error(err) and ' GiB available: use' in err
+    assert not (tiny_set / 'run').exists()
+
+
+def test_full_and_read_only_disks_are_found_before_training(tiny_set, capsys):
+    with tmpfs(tiny_set / 'full', 512):
+        code, out, err = cli_run(FAST + ['--out', str(tiny_set / 'full' / 'run')], capsys)
+        assert code == 2 and 'free; this run needs at least' in one_line_error(err) and 'epoch 1,' not in out
+        assert list((tiny_set / 'full').iterdir()) == []
+    with tmpfs(tiny_set / 'ro', 4096, read_only=True):
+        code, out, err = cli_run(FAST + ['--out', str(tiny_set / 'ro' / 'run')], capsys)
+        assert code == 2 and 'Read-only file system' in one_line_error(err) and 'epoch 1,' not in out
+
+
+# ---- runs ------------------------------------------------------------------------------------------
+def test_a_run_writes_its_folder(tiny_set, capsys):
+    out = tiny_set / 'run'
+    code, printed, _ = cli_run(FAST + ['--epochs', '2', '--out', str(out)], capsys)
+    assert code == 0
+    assert 'recipe cpu-quick: densenet (growth 4, convs 2), 12 px, batch 20, 2 epoch(s), SGD lr 0.2 cosine' in printed
+    assert 'epoch 1, loss ' in printed and 'epoch 2, loss ' in printed and printed.endswith('final.params\n')
+    metrics = json.loads((out / 'metrics.json').read_text())
+    assert [e['epoch'] for e in metrics['epochs']] == [1, 2] and metrics['complete'] and not metrics['interrupted']
+    assert metrics['recipe'] == recipes.get_recipe('cpu-quick').replace(
+        growth_rate=4, convs_per_block=(2,), resize=12, batch_size=20, epochs=2).to_dict()
+    assert {p.name for p in out.iterdir()} == {'metrics.json', 'checkpoint.json', 'epoch-002.params',
+                                               'epoch-002.states', 'final.params', 'final.params.sha256'}
+    digest = subprocess.run(['sha256sum', '-c', 'final.params.sha256'], cwd=out, capture_output=True, text=True)
+    assert digest.returncode == 0 and 'final.params: OK' in digest.stdout
+
+
+def test_rerunning_on_a_run_needs_resume_or_overwrite_and_keeps_the_checkpoints(tiny_set, capsys):
+    out = tiny_set / 'run'
+    assert cli_run(FAST + ['--epochs', '2', '--out', str(out)], capsys)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, _, err = cli_run(FAST + ['--out', str(out)], capsys)
+    assert code == 2 and 'already holds a run' in one_line_error(err) and '--resume' in err and '--overwrite' in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    code, printed, _ = cli_run(FAST + ['--out', str(out), '--overwrite'], capsys)
+    assert code == 0 and f'overwrote the earlier run in {out}' in printed
+    assert json.loads((out / 'checkpoint.json').read_text())['epoch'] == 1
+
+
+def test_the_cli_trains_with_the_recipes_schedule(tiny_set, monkeypatch, capsys):
+    used = []
+    monkeypatch.setattr(training, 'learning_rate',
+                        lambda recipe, update, per_epoch: used.append(
+                            (recipe.schedule, update, per_epoch)) or LEARNING_RATE(recipe, update, per_epoch))
+    assert cli_run(FAST + ['--epochs', '2', '--out', str(tiny_set / 'run')], capsys)[0] == 0
+    assert used == [('cosine', t, 2) for t in range(1, 5)]
+
+
+LEARNING_RATE = training.learning_rate
 
 
 @pytest.mark.parametrize('flags, message', [
-    (['--epochs', '-1'], 'argument --epochs: must be a positive integer'),
-    (['--epochs', 'two'], 'argument --epochs: must be a positive integer'),
-    (['--resize', '28'], 'argument --resize: must be at least'),
-    (['--batch-size', '0'], 'argument --batch-size: must be a positive integer'),
-    (['--lr', '0'], 'argument --lr: must be a positive number'),
-    (['--lr', 'nan'], 'argument --lr: must be a positive number'),
-    (['--devices', 'tpu'], "unknown device 'tpu'"),
-    (['--devices', 'gpu:x'], "unknown device 'gpu:x'"),
-    (['--profile', 'huge'], 'argument --profile: invalid choice'),
-    ([], 'the following arguments are required: --out'),
+    (['--recipe', 'full'], 'resize: 12 in the checkpoint, 96 asked'),
+    (['--lr', '0.01'], 'lr: 0.2 in the checkpoint, 0.01 asked'),
+    (['--model', 'densenet-deck'], "model: 'densenet' in the checkpoint, 'densenet-deck' asked"),
+    (['--epochs', '1'], 'epochs: 2 in the checkpoint, 1 asked (its 2 epochs are done; epochs can only grow)'),
 ])
-def test_bad_flags_are_argparse_errors(flags, message, capsys):
-    argv = flags + ([] if flags == [] else ['--out', 'unused'])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(argv)
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
-
-
-def test_a_gpu_that_does_not_work_is_refused(capsys, monkeypatch):
-    monkeypatch.setattr('d2l_extras.devices.usable_gpus', lambda: ([], 'no GPU here'))
-    with pytest.raises(SystemExit):
-        cli.main(['--devices', 'gpu:0', '--out', 'unused'])
-    assert 'GPU 0 not usable: no GPU here' in capsys.readouterr().err
-
-
-def test_parse_devices():
-    assert cli.parse_devices('cpu')[0] == [mx.cpu(0)]
-    assert cli.parse_devices('cpu:0,1')[0] == [mx.cpu(0), mx.cpu(1)]
-
-
-def test_a_run_writes_metrics_checkpoint_and_final_parameters(tiny_set, capsys):
+def test_resume_refuses_another_recipe_showing_both(tiny_set, capsys, flags, message):
     out = tiny_set / 'run'
-    assert cli.main(FAST + ['--epochs', '2', '--out', str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert 'profile cpu-quick: 2 epochs, 32 px, batch 20' in printed
-    assert 'epoch 1, loss ' in printed and 'epoch 2, loss ' in printed
-    metrics = json.loads((out / 'metrics.json').read_text())
-    assert [e['epoch'] for e in metrics['epochs']] == [1, 2] and not metrics['interrupted']
-    assert metrics['profile']['resize'] == 32
-    assert {p.name for p in out.iterdir()} == {'metrics.json', 'checkpoint.json', 'epoch-002.params',
-                                               'epoch-002.states', 'final.params'}
+    cli_run(FAST + ['--epochs', '2', '--out', str(out)], capsys)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    argv = (FAST + ['--epochs', '2'] if flags[0] != '--recipe' else ['--devices', 'cpu', '--no-progress'])
+    code, _, err = cli_run(argv + flags + ['--out', str(out), '--resume'], capsys)
+    assert code == 2 and message in one_line_error(err)
+    assert 'Checkpoint: cpu-quick: densenet (growth 4' in err and 'Asked: ' in err and 'AssertionError' not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-def test_ctrl_c_exits_130_after_saving_and_resume_finishes(tiny_set, monkeypatch, capsys):
+def test_resume_without_flags_continues_with_the_checkpoints_recipe(tiny_set, capsys):
     out = tiny_set / 'run'
-    from d2l_extras import training
-    original = training.train
+    cli_run(FAST + ['--epochs', '2', '--out', str(out)], capsys)
+    code, printed, _ = cli_run(['--devices', 'cpu', '--no-progress', '--out', str(out), '--resume'], capsys)
+    assert code == 0 and 'nothing to train: ' in printed and 'already holds all 2 epochs' in printed
+    code, printed, _ = cli_run(['--devices', 'cpu', '--no-progress', '--epochs', '3', '--out', str(out), '--resume'],
+                               capsys)
+    assert code == 0 and 'epochs 2 -> 3 (recorded in checkpoint.json)' in printed and 'epoch 3, loss' in printed
 
-    def interrupted_in_epoch_2(net, train_iter, *args, **kwargs):
-        class Loader:
-            passes = 0
-            def __len__(self):
-                return len(train_iter)
-            def __iter__(self):
-                Loader.passes += 1
-                for i, batch in enumerate(train_iter):
-                    if Loader.passes == 2 and i == 1:
-                        raise KeyboardInterrupt
-                    yield batch
-        return original(net, Loader(), *args, **kwargs)
 
-    monkeypatch.setattr(training, 'train', interrupted_in_epoch_2)
-    assert cli.main(FAST + ['--epochs', '3', '--out', str(out)]) == cli.EXIT_INTERRUPTED == 130
-    assert 'interrupted during epoch 2' in capsys.readouterr().out
+def test_a_damaged_checkpoint_is_one_line_naming_the_file(tiny_set, capsys):
+    out = tiny_set / 'run'
+    cli_run(FAST + ['--epochs', '2', '--out', str(out)], capsys)
+    params = out / 'epoch-002.params'
+    params.write_bytes(params.read_bytes()[:100])
+    code, _, err = cli_run(FAST + ['--epochs', '3', '--out', str(out), '--resume'], capsys)
+    assert code == 2 and f'{params} is damaged: it has 100 bytes' in one_line_error(err)
+    (out / 'checkpoint.json').write_text('{"epoch": ')
+    code, _, err = cli_run(FAST + ['--epochs', '3', '--out', str(out), '--resume'], capsys)
+    assert code == 2 and f'{out / "checkpoint.json"} is damaged: not readable JSON' in one_line_error(err)
+
+
+def test_a_diverged_run_exits_3_saying_where(tiny_set, capsys):
+    code, printed, err = cli_run(FAST + ['--lr', '1e6', '--epochs', '2', '--out', str(tiny_set / 'run')], capsys)
+    assert code == 3 and 'diverged: ' in one_line_error(err) and 'at epoch 1, batch ' in err
+    assert 'done' not in printed
+    assert json.loads((tiny_set / 'run' / 'metrics.json').read_text())['diverged']
+
+
+SAVE_EPOCH = RunFolder.save_epoch
+
+
+def filling_the_disk_after_epoch(monkeypatch, epoch):
+    """Fill the run folder's disk right after the checkpoint of ``epoch`` is written."""
+    real = RunFolder.save_epoch
+
+    def save_epoch(self, net, trainer, recipe, history, *args):
+        path = real(self, net, trainer, recipe, history, *args)
+        if len(history) == epoch:
+            fill(self.path.parent)
+        return path
+    monkeypatch.setattr(RunFolder, 'save_epoch', save_epoch)
+
+
+@pytest.mark.parametrize('epochs, failing', [(1, 'final.params'), (2, 'epoch-002.params')])
+def test_a_full_disk_exits_3_naming_the_file_and_keeps_the_last_checkpoint(tiny_set, monkeypatch, capsys, epochs,
+                                                                           failing):
+    with tmpfs(tiny_set / 'disk', 2048) as disk:
+        filling_the_disk_after_epoch(monkeypatch, 1)
+        code, printed, err = cli_run(FAST + ['--epochs', str(epochs), '--out', str(disk / 'run')], capsys)
+        assert code == 3 and f'could not write {disk / "run" / failing} (the disk is full)' in one_line_error(err)
+        assert 'done' not in printed
+        assert json.loads((disk / 'run' / 'checkpoint.json').read_text())['epoch'] == 1
+        (disk / 'filler').unlink()
+        monkeypatch.setattr(RunFolder, 'save_epoch', SAVE_EPOCH)
+        code, printed, _ = cli_run(FAST + ['--epochs', str(epochs), '--out', str(disk / 'run'), '--resume'], capsys)
+        assert code == 0 and 'resumed from' in printed and (disk / 'run' / 'final.params').is_file()
+
+
+# ---- Ctrl-C and a second run, in real processes -------------------------------------------------------
+def start_cli(tmp_path, argv):
+    """``python -m d2l_extras.train ARGV`` in a process of its own, on a tiny set of 40 + 20 images."""
+    code = ('import sys; from d2l_extras import data; data.SPLIT_SIZES.update(train=40, test=20); '
+            'from d2l_extras.train import main; sys.exit(main(sys.argv[1:]))')
+    env = {**os.environ, data.ENV_VAR: str(tmp_path / 'fashion'), 'PYTHONPATH': str(ROOT)}
+    env.pop(recipes.ENV_VAR, None)
+    return subprocess.Popen([sys.executable, '-c', code, *argv], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, process, seconds=120):
+    deadline = time.time() + seconds
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.time() < deadline, 'timed out'
+        time.sleep(0.05)
+
+
+def test_ctrl_c_exits_130_keeps_the_epoch_a_second_run_is_refused_and_resume_finishes(tiny_set, capsys):
+    out = tiny_set / 'run'
+    first = start_cli(tiny_set, FAST + ['--epochs', '10000', '--out', str(out)])
+    try:
+        wait_for(lambda: (out / 'checkpoint.json').is_file(), first)
+        code, _, err = cli_run(FAST + ['--epochs', '10000', '--out', str(out), '--resume'], capsys)
+        assert code == 2 and f'in use by another run (process {first.pid}' in one_line_error(err)
+        first.send_signal(signal.SIGINT)
+        printed, err = first.communicate(timeout=120)
+    finally:
+        first.kill()
+    assert first.returncode == 130, err
+    assert 'interrupted during epoch ' in printed and 'Traceback' not in err
+    kept = json.loads((out / 'checkpoint.json').read_text())['epoch']
     metrics = json.loads((out / 'metrics.json').read_text())
-    assert metrics['interrupted'] and len(metrics['epochs']) == 1
-    assert not (out / 'final.params').exists()
-    monkeypatch.setattr(training, 'train', original)
-    assert cli.main(FAST + ['--epochs', '3', '--out', str(out), '--resume']) == 0
-    printed = capsys.readouterr().out
-    assert 'resumed from' in printed and 'epoch 2, loss' in printed and 'epoch 1, loss' not in printed
-    metrics = json.loads((out / 'metrics.json').read_text())
-    assert [e['epoch'] for e in metrics['epochs']] == [1, 2, 3] and (out / 'final.params').is_file()
+    assert metrics['interrupted'] and len(metrics['epochs']) == kept >= 1
+    assert not (out / 'run.lock').exists() and not (out / 'final.params').exists()
+    assert not list(out.glob('.*'))
+    code, printed, _ = cli_run(FAST + ['--epochs', str(kept + 1), '--out', str(out), '--resume'], capsys)
+    assert code == 0 and f'resumed from {out} after epoch {kept}' in printed and (out / 'final.params').is_file()
+
+
+# ---- the CLI and notebook 04 train the same recipe ----------------------------------------------------
+def test_the_cli_and_the_notebook_way_give_the_same_losses_batch_by_batch(tmp_path, monkeypatch, capsys):
+    """cpu-quick as it is (the real model at 32 px, batch 128), on 300 images: three batches."""
+    monkeypatch.setattr(data, 'SPLIT_SIZES', {'train': 300, 'test': 20})
+    data._read_split.cache_clear()
+    monkeypatch.setenv(data.ENV_VAR, str(make_set(tmp_path / 'fashion', 300, 20)))
+    monkeypatch.delenv(recipes.ENV_VAR, raising=False)
+    losses, real = [], training.make_loss
+
+    def recording(recipe):
+        loss = real(recipe)
+        return lambda scores, labels: (lambda l: losses[-1].append(float(l.mean().item())) or l)(loss(scores, labels))
+    monkeypatch.setattr(training, 'make_loss', recording)
+
+    losses.append([])
+    assert cli_run(['--profile', 'cpu-quick', '--devices', 'cpu', '--no-progress', '--out', str(tmp_path / 'cli')],
+                   capsys)[0] == 0
+
+    losses.append([])
+    from d2l_extras.devices import resolve_devices
+    from d2l_extras.recipes import build_model, choose_recipe, load_data
+    devices, reason = resolve_devices('auto')
+    recipe = choose_recipe(on_gpu=devices[0].device_type == 'gpu', name=None)
+    net = build_model(recipe)
+    train_iter, test_iter = load_data(recipe)
+    training.train(net, train_iter, test_iter, recipe, devices=devices, run_dir=tmp_path / 'notebook',
+                   progress=False, plot=False)
+
+    assert len(losses[0]) == 3
+    onp.testing.assert_array_equal(losses[0], losses[1])
+    data._read_split.cache_clear()

@@ -294,3 +294,32 @@ def test_loaders_work_with_d2l_train_ch6(tiny_fashion_mnist, capsys, monkeypatch
     net.add(nn.Conv2D(4, kernel_size=3), nn.GlobalAvgPool2D(), nn.Dense(10))
     d2l.train_ch6(net, train, test, num_epochs=1, lr=0.1, device=mx.cpu())
     assert 'test acc' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(batch_size=True), 'batch_size must be a positive integer, got True'),
+    (dict(batch_size=4, resize=True), 'resize must be None or a positive integer'),
+    (dict(batch_size=4, seed=-1), 'seed must be a non-negative integer .* got -1'),
+    (dict(batch_size=4, seed=1.5), 'seed must be a non-negative integer'),
+    (dict(batch_size=4, shuffle=1), 'shuffle must be True or False, got 1'),
+])
+def test_loader_refuses_at_construction_not_at_the_first_batch(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        data.BatchLoader(onp.zeros((4, 28, 28), onp.uint8), onp.zeros(4, onp.int32), **kwargs)
+
+
+def test_an_unreadable_data_folder_is_reported_not_raised(tiny_fashion_mnist, nowhere, monkeypatch):
+    """An unreadable folder raises PermissionError while looking (simulated as root, who may read anything)."""
+    monkeypatch.setenv(data.ENV_VAR, str(tiny_fashion_mnist))
+    if os.geteuid() == 0:
+        def denied(folder, split):
+            raise PermissionError(13, 'Permission denied', str(Path(folder) / data.FILES[split][0]))
+        monkeypatch.setattr(data, 'read_split', denied)
+    else:
+        tiny_fashion_mnist.chmod(0)
+    try:
+        with pytest.raises(data.DataNotFoundError, match=r'cannot read .*train-images-idx3-ubyte.gz '
+                                                         r'\(Permission denied\)'):
+            data.find_fashion_mnist(download=False)
+    finally:
+        tiny_fashion_mnist.chmod(0o755)

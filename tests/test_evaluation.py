@@ -79,3 +79,28 @@ def test_plots_show_counts_and_wrong_predictions_in_red():
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ['t-shirt\n(pred: t-shirt)', 'trouser\n(pred: sandal)', 'ankle boot\n(pred: ankle boot)']
     assert fig.axes[1].title.get_color() == 'crimson'
+
+
+@pytest.mark.parametrize('devices, message', [([], 'devices must name at least one device'),
+                                              ('tpu', "unknown device 'tpu'"),
+                                              ('cpu:0,0', r'devices lists cpu\(0\) 2 times')])
+def test_bad_devices_are_named(devices, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate_accuracy(oracle, encoded([0, 1], [0, 1]), devices)
+
+
+def test_accuracy_runs_where_the_net_is_by_default():
+    from mxnet.gluon import nn
+    net = nn.Dense(10, in_units=16)
+    net.initialize(ctx=[mx.cpu(0), mx.cpu(1)])
+    seen = []
+    real = net.forward
+
+    def forward(X):
+        seen.append(X.ctx)
+        return real(X.reshape(X.shape[0], -1))
+    net.forward = forward
+    evaluate_accuracy(net, encoded(onp.arange(14) % 10, onp.arange(14) % 10))
+    assert set(seen) == {mx.cpu(0), mx.cpu(1)}
+    labels, probs = predict(net, encoded([1, 2], [1, 2]), device='cpu:1')
+    assert seen[-1] == mx.cpu(1) and probs.shape == (2, 10)

@@ -1,0 +1,206 @@
+"""Training recipes: the one description of a run (model, data, optimizer), checked when it is made.
+
+A :class:`Recipe` is what notebook 04, ``python -m d2l_extras.train`` and the benchmarks hand to
+``d2l_extras.training.train`` whole; a checkpoint stores it, and resuming compares it. Two are named:
+``full`` (the deck's last page) and ``cpu-quick`` (the same model that a 2-core laptop trains in about
+two minutes). ``choose_recipe`` picks ``full`` on a working GPU and ``cpu-quick`` otherwise, unless the
+student (or ``$DENSENET_RECIPE``) names one.
+
+Every field carries its group and its check: adding a field is one line here plus the line that uses
+it (the CLI gets a flag for it, checkpoints store it, resume compares it).
+
+    >>> recipe = get_recipe('cpu-quick').replace(epochs=2)
+    >>> net, (train_iter, test_iter) = build_model(recipe), load_data(recipe)   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from .sizes import (MAX_BLOCKS, MAX_CONVS, MAX_GROWTH_RATE, MAX_IMAGE_SIZE, check_bool, check_choice, check_int,
+                    check_ints, min_input_size)
+
+ENV_VAR = 'DENSENET_RECIPE'
+MODEL_NAMES = ('densenet', 'densenet-deck')   # the lesson's corrected model, the deck's code as written
+SCHEDULES = ('constant', 'cosine')
+GROUPS = ('label', 'model', 'data', 'optimizer')
+RESUMABLE = ('name', 'epochs')            # what may differ on resume (epochs may only grow)
+
+
+def check_real(name: str, value: object, low: float, high: float = math.inf,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite real number (not a bool) in the range, else raise."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        where = (f"{'>' if low_open else '>='} {low:g}" if high == math.inf else
+                 f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}")
+        raise ValueError(f'{name} must be a finite number {where}, got {value!r}')
+    return float(value)
+
+
+class RecipeError(ValueError):
+    """A recipe field with a value outside its range; ``field`` names it (the CLI turns it into a flag)."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+def knob(default: Any, group: str, check: Callable[[str, Any, 'Recipe'], Any], doc: str) -> Any:
+    """A recipe field: its default (the deck's behaviour), group, check and one-line meaning."""
+    return field(default=default, metadata={'group': group, 'check': check, 'doc': doc})
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides what a training run computes; the defaults are the deck's recipe."""
+    name: str = knob('custom', 'label', lambda n, v, r: _check_name(n, v), 'a label; never compared')
+    model: str = knob('densenet', 'model', lambda n, v, r: check_choice(n, v, MODEL_NAMES),
+                      "densenet: the lesson's corrected model; densenet-deck: the deck's code as written")
+    growth_rate: int = knob(32, 'model', lambda n, v, r: check_int(n, v, high=MAX_GROWTH_RATE),
+                            'channels each conv block adds')
+    convs_per_block: tuple = knob((4, 4, 4, 4), 'model',
+                                  lambda n, v, r: check_ints(n, v, high=MAX_CONVS, max_len=MAX_BLOCKS),
+                                  'conv blocks in each dense block, e.g. 4,4,4,4')
+    resize: int = knob(96, 'data', lambda n, v, r: check_int(n, v, min_input_size(len(r.convs_per_block)),
+                                                             MAX_IMAGE_SIZE),
+                       'input height and width in pixels (at least the smallest input every dense block can process)')
+    batch_size: int = knob(256, 'data', lambda n, v, r: check_int(n, v),
+                           'examples per mini-batch (limited by the memory of the devices)')
+    epochs: int = knob(5, 'optimizer', lambda n, v, r: check_int(n, v), 'passes over the training set')
+    lr: float = knob(0.1, 'optimizer', lambda n, v, r: check_real(n, v, 0, low_open=True),
+                     'learning rate (the peak, with a schedule)')
+    schedule: str = knob('constant', 'optimizer', lambda n, v, r: check_choice(n, v, SCHEDULES),
+                         'constant, or cosine: decay to 0 along a half cosine by the last update')
+    warmup_epochs: float = knob(0.0, 'optimizer', lambda n, v, r: check_real(n, v, 0, r.epochs),
+                                'linear warm-up from about 0 to lr first (may be fractional)')
+    momentum: float = knob(0.0, 'optimizer', lambda n, v, r: check_real(n, v, 0, 1, high_open=True),
+                           "SGD momentum (0: the deck's plain SGD)")
+    nesterov: bool = knob(False, 'optimizer', lambda n, v, r: _check_nesterov(n, v, r),
+                          "Nesterov's momentum (MXNet's optimizer 'nag'; needs momentum > 0)")
+    weight_decay: float = knob(0.0, 'optimizer', lambda n, v, r: check_real(n, v, 0),
+                               'L2 penalty on every parameter (MXNet\'s wd)')
+    label_smoothing: float = knob(0.0, 'optimizer', lambda n, v, r: check_real(n, v, 0, 1, high_open=True),
+                                  'share of each target spread evenly over all classes')
+    seed: int = knob(0, 'optimizer', lambda n, v, r: check_int(n, v, low=0, high=2 ** 31 - 1),
+                     'seed of the initialization and of the data order')
+
+    def __post_init__(self) -> None:
+        """Check every field (its own check, in order); store numbers as their field's type."""
+        for f in fields(self):      # in order: later checks may read earlier, already checked fields
+            try:
+                value = f.metadata['check'](f.name, getattr(self, f.name), self)
+            except ValueError as error:
+                raise RecipeError(f.name, str(error)) from None
+            object.__setattr__(self, f.name, value)
+
+    def replace(self, **changes: Any) -> 'Recipe':
+        """A copy with the given fields changed, checked again; an unknown field is a ValueError."""
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            raise ValueError(f'unknown recipe field(s) {", ".join(unknown)}: the fields are {", ".join(field_names())}')
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """The fields as JSON-ready values (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> 'Recipe':
+        """The recipe a ``to_dict`` (e.g. a checkpoint's) describes; missing fields get their defaults."""
+        if not isinstance(data, dict):
+            raise ValueError(f'a recipe must be a dict of its fields, got {type(data).__name__}')
+        data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls().replace(**data)
+
+    def differences(self, other: 'Recipe') -> dict[str, tuple[Any, Any]]:
+        """``{field: (self's value, other's value)}`` of every field that differs."""
+        return {f.name: (getattr(self, f.name), getattr(other, f.name)) for f in fields(self)
+                if getattr(self, f.name) != getattr(other, f.name)}
+
+    def describe(self) -> str:
+        """One line: the model, the data and the optimizer, with every knob that is not the deck's."""
+        model = f'{self.model} (growth {self.growth_rate}, convs {",".join(map(str, self.convs_per_block))})'
+        schedule = 'constant' if self.schedule == 'constant' else 'cosine to 0'
+        extras = [f'{f.name} {getattr(self, f.name)}' for f in fields(self) if f.name in _EXTRAS
+                  and getattr(self, f.name) != f.default]
+        return (f'{self.name}: {model}, {self.resize} px, batch {self.batch_size}, {self.epochs} epoch(s), '
+                f'SGD lr {self.lr:g} {schedule}' + ''.join(f', {e}' for e in extras) + f', seed {self.seed}')
+
+
+def _check_name(name: str, value: object) -> str:
+    """Return ``value`` if it is a non-empty string, else raise a ValueError."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f'{name} must be a non-empty string, got {value!r}')
+    return value
+
+
+def _check_nesterov(name: str, value: object, recipe: Recipe) -> bool:
+    """Return ``value`` if it is a bool, and True only with some momentum, else raise a ValueError."""
+    check_bool(name, value)
+    if value and recipe.momentum == 0:
+        raise ValueError(f'{name}=True needs momentum > 0 (Nesterov is a kind of momentum), got momentum 0')
+    return value
+
+
+def field_names(group: str | None = None) -> list[str]:
+    """The recipe's fields, in order; only those of ``group`` ('label', 'model', 'data', 'optimizer')."""
+    return [f.name for f in fields(Recipe) if group is None or f.metadata['group'] == group]
+
+
+#: The optimizer knobs that ``Recipe.describe`` shows only when they differ from the deck's.
+_EXTRAS = tuple(name for name in field_names('optimizer') if name not in ('epochs', 'lr', 'schedule', 'seed'))
+
+
+RECIPES = {
+    # The deck's last page: 96 px, batch 256, constant lr 0.1, plain SGD, 5 epochs, the corrected model.
+    'full': Recipe('full'),
+    # The same model at a third of the resolution (a ninth of the work per image), twice the updates per
+    # epoch and a cosine decay to 0 within the one epoch (benchmarks/RESULTS.md).
+    'cpu-quick': Recipe('cpu-quick', resize=32, batch_size=128, epochs=1, lr=0.2, schedule='cosine'),
+}
+
+#: Seconds per epoch of the named recipes: on 2 CPU cores with OMP_NUM_THREADS=2 (benchmarks/RESULTS.md),
+#: and on the deck's GPU (13.2 s) or our estimate.
+SEC_PER_EPOCH = {'full': {'cpu': 800.0, 'gpu': 13.2}, 'cpu-quick': {'cpu': 110.0, 'gpu': 3.0}}
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe called ``name`` (``'full'`` or ``'cpu-quick'``)."""
+    return RECIPES[check_choice('recipe', name, RECIPES)]
+
+
+def choose_recipe(on_gpu: bool, name: str | None = None) -> Recipe:
+    """``name`` if given, else ``$DENSENET_RECIPE`` if set, else ``full`` on a GPU and ``cpu-quick`` on a CPU."""
+    if name is None and os.environ.get(ENV_VAR):
+        value = os.environ[ENV_VAR]
+        if value not in RECIPES:
+            raise ValueError(f'${ENV_VAR} must be one of {", ".join(map(repr, RECIPES))}, got {value!r}: '
+                             f'fix it or unset it')
+        name = value
+    return get_recipe(name or ('full' if on_gpu else 'cpu-quick'))
+
+
+def expected_minutes(recipe: Recipe, on_gpu: bool) -> float | None:
+    """Rough wall time of a named recipe (at any number of epochs) in minutes; None for other recipes."""
+    named = RECIPES.get(recipe.name)
+    if named is None or named.replace(epochs=recipe.epochs) != recipe:
+        return None
+    return recipe.epochs * SEC_PER_EPOCH[recipe.name]['gpu' if on_gpu else 'cpu'] / 60
+
+
+def build_model(recipe: Recipe):
+    """The network a recipe describes (uninitialized): the lesson's ``densenet``, corrected or as the deck wrote it."""
+    from .densenet import densenet
+    return densenet(recipe.growth_rate, recipe.convs_per_block, fixed=(recipe.model == 'densenet'))
+
+
+def load_data(recipe: Recipe, root: Path | str | None = None):
+    """Fashion-MNIST's training (shuffled with the recipe's seed) and test loaders at the recipe's size."""
+    from .data import load_data_fashion_mnist
+    return load_data_fashion_mnist(recipe.batch_size, resize=recipe.resize, root=root, seed=recipe.seed)

@@ -1,0 +1,115 @@
+"""Recipes: the named ones are what they claim, every field is checked, and a recipe builds its net and data."""
+import math
+from dataclasses import fields
+
+import pytest
+
+from d2l_extras import recipes
+from d2l_extras.recipes import RECIPES, Recipe, RecipeError, build_model, choose_recipe, get_recipe, load_data
+from d2l_extras.runs import parameter_shapes
+from d2l_extras.sizes import min_input_size
+from d2l_extras.summary import costs
+
+
+def test_full_is_the_decks_recipe_and_cpu_quick_the_short_one():
+    full = get_recipe('full')
+    assert (full.model, full.resize, full.batch_size, full.lr, full.schedule, full.epochs) == \
+        ('densenet', 96, 256, 0.1, 'constant', 5)
+    assert (full.momentum, full.nesterov, full.weight_decay, full.label_smoothing, full.warmup_epochs) == \
+        (0.0, False, 0.0, 0.0, 0.0)                          # plain SGD, as the deck
+    quick = get_recipe('cpu-quick')
+    assert (quick.resize, quick.batch_size, quick.lr, quick.schedule, quick.epochs) == (32, 128, 0.2, 'cosine', 1)
+    assert quick.differences(full).keys() == {'name', 'resize', 'batch_size', 'lr', 'schedule', 'epochs'}
+
+
+@pytest.mark.parametrize('changes, message', [
+    ({'epochs': -1}, 'epochs must be an integer of at least 1, got -1'),
+    ({'epochs': True}, 'epochs must be an integer of at least 1, got True'),
+    ({'batch_size': True}, 'batch_size must be an integer of at least 1, got True'),
+    ({'resize': True}, 'resize must be an integer from 29 to 1,024, got True'),
+    ({'resize': 10}, 'resize must be an integer from 29 to 1,024, got 10'),
+    ({'resize': 1_000_000}, 'resize must be an integer from 29 to 1,024, got 1000000'),
+    ({'lr': True}, 'lr must be a finite number > 0, got True'),
+    ({'lr': '0.1'}, "lr must be a finite number > 0, got '0.1'"),
+    ({'lr': math.inf}, 'lr must be a finite number > 0, got inf'),
+    ({'lr': 0}, 'lr must be a finite number > 0, got 0'),
+    ({'schedule': 'step'}, "schedule must be one of 'constant', 'cosine', got 'step'"),
+    ({'warmup_epochs': 6}, r'warmup_epochs must be a finite number in \[0, 5\], got 6'),
+    ({'momentum': 1.0}, r'momentum must be a finite number in \[0, 1\), got 1.0'),
+    ({'nesterov': 1}, 'nesterov must be True or False, got 1'),
+    ({'nesterov': True}, 'nesterov=True needs momentum > 0'),
+    ({'weight_decay': -1e-4}, 'weight_decay must be a finite number >= 0, got -0.0001'),
+    ({'label_smoothing': 1}, r'label_smoothing must be a finite number in \[0, 1\), got 1'),
+    ({'seed': -1}, 'seed must be an integer from 0 to'),
+    ({'model': 'deck'}, "model must be one of 'densenet', 'densenet-deck', got 'deck'"),
+    ({'growth_rate': 0}, 'growth_rate must be an integer from 1 to'),
+    ({'convs_per_block': ()}, 'convs_per_block must be a non-empty sequence'),
+    ({'name': ''}, 'name must be a non-empty string'),
+    ({'colour': 'red'}, 'unknown recipe field'),
+])
+def test_every_field_is_checked_with_its_name_value_and_range(changes, message):
+    with pytest.raises(ValueError, match=message):
+        get_recipe('full').replace(**changes)
+
+
+def test_the_smallest_resize_follows_the_number_of_dense_blocks():
+    assert Recipe(convs_per_block=(4, 4), resize=min_input_size(2)).resize == min_input_size(2)
+    with pytest.raises(RecipeError, match=f'from {min_input_size(2)} to') as info:
+        Recipe(convs_per_block=(4, 4), resize=min_input_size(2) - 1)
+    assert info.value.field == 'resize'
+
+
+def test_numbers_are_stored_as_their_field_type_and_round_trip_through_json():
+    recipe = Recipe(lr=1, convs_per_block=[2, 2], momentum=0.9, nesterov=True, warmup_epochs=0.5)
+    assert isinstance(recipe.lr, float) and recipe.convs_per_block == (2, 2)
+    assert Recipe.from_dict(recipe.to_dict()) == recipe
+    assert Recipe.from_dict({'name': 'old', 'lr': 0.3}) == Recipe('old', lr=0.3)   # a field added later: default
+
+
+def test_every_field_has_a_group_a_check_and_a_meaning():
+    for f in fields(Recipe):
+        assert f.metadata['group'] in recipes.GROUPS and callable(f.metadata['check']) and f.metadata['doc']
+    assert recipes.field_names('model') == ['model', 'growth_rate', 'convs_per_block']
+    assert recipes.field_names('data') == ['resize', 'batch_size']
+
+
+def test_choose_recipe_by_hardware_name_and_environment(monkeypatch):
+    monkeypatch.delenv(recipes.ENV_VAR, raising=False)
+    assert choose_recipe(on_gpu=True).name == 'full' and choose_recipe(on_gpu=False).name == 'cpu-quick'
+    assert choose_recipe(on_gpu=False, name='full').name == 'full'
+    monkeypatch.setenv(recipes.ENV_VAR, 'full')
+    assert choose_recipe(on_gpu=False).name == 'full'
+    monkeypatch.setenv(recipes.ENV_VAR, 'bogus')
+    with pytest.raises(ValueError, match=r"\$DENSENET_RECIPE must be one of 'full', 'cpu-quick', got 'bogus'"):
+        choose_recipe(on_gpu=False)
+    with pytest.raises(ValueError, match="recipe must be one of 'full', 'cpu-quick', got 'huge'"):
+        get_recipe('huge')
+
+
+def test_build_model_builds_the_corrected_or_the_decks_model():
+    corrected = build_model(Recipe(model='densenet'))
+    deck = build_model(Recipe(model='densenet-deck'))
+    assert costs(corrected, 96)['params'] == 758_226 and costs(deck, 96)['params'] == 982_506
+    narrow = build_model(Recipe(growth_rate=8, convs_per_block=(2, 2)))
+    costs(narrow, 32)
+    assert parameter_shapes(narrow)['4.net.1.2.weight'][0] == 8
+
+
+def test_load_data_gives_the_recipes_batches(tiny_fashion_mnist):
+    recipe = get_recipe('cpu-quick').replace(batch_size=16, seed=3)
+    train_iter, test_iter = load_data(recipe, root=tiny_fashion_mnist)
+    assert (train_iter.batch_size, train_iter.resize, train_iter.seed, train_iter.shuffle) == (16, 32, 3, True)
+    X, _ = next(iter(train_iter))
+    assert X.shape == (16, 1, 32, 32) and test_iter.resize == 32
+
+
+def test_expected_minutes_only_for_the_named_recipes():
+    quick = get_recipe('cpu-quick')
+    assert recipes.expected_minutes(quick.replace(epochs=3), on_gpu=False) == pytest.approx(3 * 110 / 60)
+    assert recipes.expected_minutes(quick.replace(lr=0.1), on_gpu=False) is None
+    assert recipes.expected_minutes(Recipe(), on_gpu=True) is None           # 'custom'
+
+
+def test_the_named_recipes_are_valid_recipes():
+    for name, recipe in RECIPES.items():
+        assert recipe.name == name and Recipe.from_dict(recipe.to_dict()) == recipe
