@@ -30,6 +30,8 @@ from urllib.parse import urlparse
 
 import numpy as onp
 
+from .sizes import MAX_IMAGE_SIZE, check_bool, check_int
+
 CLASS_NAMES = ('t-shirt', 'trouser', 'pullover', 'dress', 'coat',
                'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot')
 ENV_VAR = 'FASHION_MNIST_DIR'
@@ -240,14 +242,11 @@ class BatchLoader:
             raise ValueError(f'images must be a uint8 array (N, H, W), got {images.dtype} {images.shape}')
         if len(images) != len(labels):
             raise ValueError(f'images and labels differ in length: {len(images)} vs {len(labels)}')
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f'batch_size must be a positive integer, got {batch_size!r}')
-        if resize is not None and (isinstance(resize, bool) or not isinstance(resize, int) or resize < 1):
-            raise ValueError(f'resize must be None or a positive integer (pixels), got {resize!r}')
-        if not isinstance(shuffle, bool):
-            raise ValueError(f'shuffle must be True or False, got {shuffle!r}')
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f'seed must be a non-negative integer (NumPy seeds the shuffle with it), got {seed!r}')
+        check_int('batch_size', batch_size)                        # the memory check is the recipe's
+        if resize is not None:
+            check_int('resize', resize, high=MAX_IMAGE_SIZE)      # None: the images' own 28 px
+        check_bool('shuffle', shuffle)
+        check_int('seed', seed, low=0, high=2 ** 32 - 1)          # NumPy seeds the shuffle with it
         self.images, self.labels = images, labels
         self.batch_size, self.resize, self.shuffle, self.seed = batch_size, resize, shuffle, seed
         self.epoch = 0
@@ -282,9 +281,22 @@ def load_data_fashion_mnist(batch_size: int, resize: int | None = None, root: Pa
     return train, test
 
 
+def check_labels_in_range(name: str, values, num_classes: int = NUM_CLASSES) -> onp.ndarray:
+    """``values`` as an int64 array if every one is a whole number in 0 .. num_classes - 1, else a ValueError."""
+    array = onp.asarray(values.asnumpy() if hasattr(values, 'asnumpy') else values)
+    if array.dtype == bool or not (onp.issubdtype(array.dtype, onp.integer) or
+                                   (onp.issubdtype(array.dtype, onp.floating) and (array == onp.round(array)).all())):
+        raise ValueError(f'{name} must be class numbers (whole numbers 0-{num_classes - 1}), got {array.dtype} '
+                         f'values such as {array.ravel()[:3].tolist()}')
+    array = array.astype(onp.int64)
+    if array.size and (array.min() < 0 or array.max() >= num_classes):
+        raise ValueError(f'{name} must lie in 0-{num_classes - 1}, got {array.min()}..{array.max()}')
+    return array
+
+
 def text_labels(labels) -> list[str]:
-    """Class names of integer labels."""
-    return [CLASS_NAMES[int(i)] for i in labels]
+    """Class names of integer labels (0-9)."""
+    return [CLASS_NAMES[i] for i in check_labels_in_range('labels', labels).ravel()]
 
 
 def show_images(images, labels=None, predictions=None, ncols: int = 8, scale: float = 1.4):

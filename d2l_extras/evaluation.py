@@ -11,8 +11,9 @@ from typing import Iterable, Sequence
 import mxnet as mx
 import numpy as onp
 
-from .data import CLASS_NAMES, show_images
+from .data import CLASS_NAMES, check_labels_in_range, show_images
 from .devices import net_devices, resolve_devices
+from .sizes import MAX_CLASSES
 
 
 def evaluate_accuracy(net, data_iter: Iterable, devices=None) -> float:
@@ -57,16 +58,28 @@ def predict(net, data_iter: Iterable, device: mx.Context | str | None = None) ->
 def confusion_matrix(labels: Sequence[int], predictions: Sequence[int],
                      num_classes: int = len(CLASS_NAMES)) -> onp.ndarray:
     """Counts ``cm[true, predicted]`` as an int64 ``(num_classes, num_classes)`` array."""
-    labels, predictions = onp.asarray(labels, dtype=onp.int64), onp.asarray(predictions, dtype=onp.int64)
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or not 1 <= num_classes <= MAX_CLASSES:
+        raise ValueError(f'num_classes must be an integer from 1 to {MAX_CLASSES:,}, got {num_classes!r}')
+    labels = check_labels_in_range('labels', labels, num_classes)
+    predictions = check_labels_in_range('predictions', predictions, num_classes)
     if labels.shape != predictions.shape:
         raise ValueError(f'labels and predictions differ in shape: {labels.shape} vs {predictions.shape}')
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f'num_classes must be a positive integer, got {num_classes!r}')
-    for name, values in (('labels', labels), ('predictions', predictions)):
-        if values.size and (values.min() < 0 or values.max() >= num_classes):
-            raise ValueError(f'{name} must lie in 0-{num_classes - 1}, got {values.min()}..{values.max()}')
     return onp.bincount(labels * num_classes + predictions,
                         minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def most_confused(cm: onp.ndarray, k: int = 5, class_names: Sequence[str] = CLASS_NAMES):
+    """The ``k`` largest counts off the diagonal of a confusion matrix: true class, predicted class, count."""
+    import pandas as pd
+    cm = onp.asarray(cm)
+    if cm.ndim != 2 or cm.shape != (len(class_names), len(class_names)):
+        raise ValueError(f'cm must be square with one row per class ({len(class_names)}), got {cm.shape}')
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f'k must be a positive integer, got {k!r}')
+    off = cm * (1 - onp.eye(len(cm), dtype=cm.dtype))
+    order = onp.argsort(-off, axis=None, kind='stable')[:k]
+    rows = [(class_names[i], class_names[j], int(off[i, j])) for i, j in zip(*onp.unravel_index(order, cm.shape))]
+    return pd.DataFrame(rows, columns=['true', 'predicted', 'count'])
 
 
 def plot_confusion_matrix(cm: onp.ndarray, class_names: Sequence[str] = CLASS_NAMES, figsize=(6.5, 5.5)):
@@ -91,9 +104,15 @@ def plot_confusion_matrix(cm: onp.ndarray, class_names: Sequence[str] = CLASS_NA
 
 def most_confident_mistakes(labels: Sequence[int], probs: onp.ndarray, k: int = 8) -> onp.ndarray:
     """Indices of the ``k`` wrong predictions made with the highest probability, most confident first."""
-    if not isinstance(k, int) or k < 1:
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f'k must be a positive integer, got {k!r}')
-    labels, probs = onp.asarray(labels), onp.asarray(probs)
+    probs = onp.asarray(probs)
+    if probs.ndim != 2:
+        raise ValueError(f'probs must be (examples, classes), got shape {probs.shape}')
+    labels = check_labels_in_range('labels', labels, probs.shape[1])
+    if labels.shape != probs.shape[:1]:
+        raise ValueError(f'labels and probs must have one row per example: {labels.shape[0] if labels.ndim else 0} '
+                         f'labels, {probs.shape[0]} rows of probs')
     predictions = probs.argmax(axis=1)
     wrong = onp.flatnonzero(predictions != labels)
     confidence = probs[wrong, predictions[wrong]]

@@ -24,7 +24,7 @@ from .sizes import (MAX_BLOCKS, MAX_CONVS, MAX_GROWTH_RATE, MAX_IMAGE_SIZE, chec
                     check_ints, min_input_size)
 
 ENV_VAR = 'DENSENET_RECIPE'
-MODEL_NAMES = ('densenet', 'densenet-deck')   # the lesson's corrected model, the deck's code as written
+LESSON_MODELS = ('densenet', 'densenet-deck')   # the lesson's corrected model, the deck's code as written
 SCHEDULES = ('constant', 'cosine')
 GROUPS = ('label', 'model', 'data', 'optimizer')
 RESUMABLE = ('name', 'epochs')            # what may differ on resume (epochs may only grow)
@@ -60,13 +60,14 @@ def knob(default: Any, group: str, check: Callable[[str, Any, 'Recipe'], Any], d
 class Recipe:
     """Everything that decides what a training run computes; the defaults are the deck's recipe."""
     name: str = knob('custom', 'label', lambda n, v, r: _check_name(n, v), 'a label; never compared')
-    model: str = knob('densenet', 'model', lambda n, v, r: check_choice(n, v, MODEL_NAMES),
-                      "densenet: the lesson's corrected model; densenet-deck: the deck's code as written")
-    growth_rate: int = knob(32, 'model', lambda n, v, r: check_int(n, v, high=MAX_GROWTH_RATE),
-                            'channels each conv block adds')
-    convs_per_block: tuple = knob((4, 4, 4, 4), 'model',
-                                  lambda n, v, r: check_ints(n, v, high=MAX_CONVS, max_len=MAX_BLOCKS),
-                                  'conv blocks in each dense block, e.g. 4,4,4,4')
+    model: str = knob('densenet', 'model', lambda n, v, r: check_choice(n, v, trainable_models()),
+                      "densenet: the lesson's corrected model; densenet-deck: the deck's code as written; "
+                      'or another model that notebook 05 compares (d2l_extras.model_zoo)')
+    growth_rate: int = knob(32, 'model', lambda n, v, r: _lesson_only(n, check_int(n, v, high=MAX_GROWTH_RATE), r),
+                            "channels each conv block adds (the lesson's models)")
+    convs_per_block: tuple = knob((4, 4, 4, 4), 'model', lambda n, v, r: _lesson_only(
+                                      n, check_ints(n, v, high=MAX_CONVS, max_len=MAX_BLOCKS), r),
+                                  "conv blocks in each dense block, e.g. 4,4,4,4 (the lesson's models)")
     resize: int = knob(96, 'data', lambda n, v, r: check_int(n, v, min_input_size(len(r.convs_per_block)),
                                                              MAX_IMAGE_SIZE),
                        'input height and width in pixels (at least the smallest input every dense block can process)')
@@ -133,6 +134,21 @@ class Recipe:
                 f'SGD lr {self.lr:g} {schedule}' + ''.join(f', {e}' for e in extras) + f', seed {self.seed}')
 
 
+def trainable_models() -> tuple[str, ...]:
+    """The registry's models a recipe can train: the lesson's two and every model notebook 05 compares."""
+    from .model_zoo import compared
+    return tuple(dict.fromkeys([*LESSON_MODELS, *compared()]))
+
+
+def _lesson_only(name: str, value: Any, recipe: 'Recipe') -> Any:
+    """Return ``value``; a growth rate or layout other than the default needs one of the lesson's models."""
+    default = {f.name: f.default for f in fields(Recipe)}[name]
+    if recipe.model not in LESSON_MODELS and value != default:
+        raise ValueError(f'{name} applies to the lesson\'s models ({", ".join(LESSON_MODELS)}) only; '
+                         f'{recipe.model} has its own, got {name}={value!r}')
+    return value
+
+
 def _check_name(name: str, value: object) -> str:
     """Return ``value`` if it is a non-empty string, else raise a ValueError."""
     if not isinstance(value, str) or not value.strip():
@@ -195,9 +211,12 @@ def expected_minutes(recipe: Recipe, on_gpu: bool) -> float | None:
 
 
 def build_model(recipe: Recipe):
-    """The network a recipe describes (uninitialized): the lesson's ``densenet``, corrected or as the deck wrote it."""
-    from .densenet import densenet
-    return densenet(recipe.growth_rate, recipe.convs_per_block, fixed=(recipe.model == 'densenet'))
+    """The network a recipe describes (uninitialized), from the registry ``d2l_extras.model_zoo.MODELS``:
+    the lesson's ``densenet`` (corrected, or as the deck wrote it) with the recipe's size, or a compared model."""
+    from .model_zoo import build
+    if recipe.model in LESSON_MODELS:
+        return build(recipe.model, growth_rate=recipe.growth_rate, convs_per_block=recipe.convs_per_block)
+    return build(recipe.model)
 
 
 def load_data(recipe: Recipe, root: Path | str | None = None):

@@ -69,7 +69,7 @@ def one_line_error(err):
     (['--batch-size', '0'], '--batch-size: batch_size must be an integer of at least 1, got 0'),
     (['--lr', '0'], '--lr: lr must be a finite number > 0, got 0.0'),
     (['--lr', 'nan'], '--lr: lr must be a finite number > 0, got nan'),
-    (['--model', 'deck'], "--model: model must be one of 'densenet', 'densenet-deck', got 'deck'"),
+    (['--model', 'deck'], "--model: model must be one of 'densenet', 'densenet-deck', 'densenet-bc'"),
     (['--nesterov'], '--nesterov: nesterov=True needs momentum > 0'),
     (['--convs-per-block', '4,x'], "argument --convs-per-block: must be integers separated by commas"),
     (['--devices', 'tpu'], "devices: unknown device 'tpu': use auto, cpu"),

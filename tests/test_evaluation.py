@@ -5,8 +5,8 @@ import numpy as onp
 import pytest
 from mxnet import npx
 
-from d2l_extras.data import BatchLoader
-from d2l_extras.evaluation import (confusion_matrix, evaluate_accuracy, most_confident_mistakes,
+from d2l_extras.data import BatchLoader, text_labels
+from d2l_extras.evaluation import (confusion_matrix, evaluate_accuracy, most_confident_mistakes, most_confused,
                                    plot_confusion_matrix, predict, show_predictions)
 
 matplotlib.use('Agg')
@@ -48,7 +48,7 @@ def test_confusion_matrix_counts_true_against_predicted():
     (([0, 1], [0]), 'labels and predictions differ in shape'),
     (([0, 3], [0, 1], 3), r'labels must lie in 0-2'),
     (([0, 1], [0, -1], 3), r'predictions must lie in 0-2'),
-    (([0], [0], 0), 'num_classes must be a positive integer'),
+    (([0], [0], 0), 'num_classes must be an integer from 1 to'),
 ])
 def test_confusion_matrix_rejects_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
@@ -104,3 +104,26 @@ def test_accuracy_runs_where_the_net_is_by_default():
     assert set(seen) == {mx.cpu(0), mx.cpu(1)}
     labels, probs = predict(net, encoded([1, 2], [1, 2]), device='cpu:1')
     assert seen[-1] == mx.cpu(1) and probs.shape == (2, 10)
+
+
+@pytest.mark.parametrize('call, message', [
+    (lambda: confusion_matrix([0.9], [1.2]), 'labels must be class numbers'),
+    (lambda: confusion_matrix([1], [10]), 'predictions must lie in 0-9'),
+    (lambda: confusion_matrix([True], [1]), 'labels must be class numbers'),
+    (lambda: most_confident_mistakes([3], onp.full((5, 10), 0.1)), 'one row per example'),
+    (lambda: most_confident_mistakes([3], onp.full(10, 0.1)), r'probs must be \(examples, classes\)'),
+    (lambda: most_confident_mistakes([12], onp.full((1, 10), 0.1)), 'labels must lie in 0-9'),
+    (lambda: text_labels([-1]), 'labels must lie in 0-9'),
+    (lambda: text_labels([2.5]), 'labels must be class numbers'),
+])
+def test_labels_are_class_numbers_in_range(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_most_confused_lists_the_largest_off_diagonal_counts():
+    cm = onp.diag(onp.full(10, 50))
+    cm[6, 0], cm[2, 4], cm[0, 6] = 30, 12, 7
+    table = most_confused(cm, k=2)
+    assert table.values.tolist() == [['shirt', 't-shirt', 30], ['pullover', 'coat', 12]]
+    assert text_labels([0, 9.0]) == ['t-shirt', 'ankle boot']

@@ -41,7 +41,8 @@ def test_full_is_the_decks_recipe_and_cpu_quick_the_short_one():
     ({'weight_decay': -1e-4}, 'weight_decay must be a finite number >= 0, got -0.0001'),
     ({'label_smoothing': 1}, r'label_smoothing must be a finite number in \[0, 1\), got 1'),
     ({'seed': -1}, 'seed must be an integer from 0 to'),
-    ({'model': 'deck'}, "model must be one of 'densenet', 'densenet-deck', got 'deck'"),
+    ({'model': 'deck'}, "model must be one of 'densenet', 'densenet-deck', 'densenet-bc', .*, got 'deck'"),
+    ({'model': 'resnet18', 'growth_rate': 16}, "growth_rate applies to the lesson's models \(densenet, densenet-deck\) only"),
     ({'growth_rate': 0}, 'growth_rate must be an integer from 1 to'),
     ({'convs_per_block': ()}, 'convs_per_block must be a non-empty sequence'),
     ({'name': ''}, 'name must be a non-empty string'),
@@ -113,3 +114,13 @@ def test_expected_minutes_only_for_the_named_recipes():
 def test_the_named_recipes_are_valid_recipes():
     for name, recipe in RECIPES.items():
         assert recipe.name == name and Recipe.from_dict(recipe.to_dict()) == recipe
+
+
+def test_build_model_takes_the_registry_and_the_lesson_code():
+    from d2l_extras.model_zoo import build
+    from d2l_extras.summary import layer_table
+    small = Recipe(resize=32, growth_rate=8, convs_per_block=(2, 2, 2, 2))
+    net = build_model(small)
+    assert [repr(b) for b in net] == [repr(b) for b in build('densenet', growth_rate=8, convs_per_block=(2, 2, 2, 2))]
+    resnet = build_model(Recipe(model='resnet18-quarter', resize=32))
+    assert layer_table(resnet, (1, 1, 32, 32))['params'].sum() == 702_570
