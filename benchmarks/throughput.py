@@ -6,8 +6,11 @@
     a gluon ``DataLoader`` with per-image ``Resize(96)`` + ``ToTensor`` and 4 workers as d2l's
     ``load_data_fashion_mnist`` builds it (reading our arrays through ``ArrayDataset``, since gluon's
     ``FashionMNIST`` cannot load offline), and ``train_ch5``'s loop with two ``asscalar()`` per batch.
-(b) ours: ``d2l_extras.densenet.densenet(fixed=False)`` (the same deck model, hybridized with static
-    memory), ``BatchLoader`` resizing whole batches, and ``d2l_extras.training``'s loop step.
+(b) ours: the deck's model built from the lesson's code (``model='densenet-deck'``, hybridized with
+    static memory, its graph traced inside ``speedups.fast_concat()``), ``BatchLoader`` resizing whole
+    batches, and ``d2l_extras.training.train_epoch``, the step notebook 04 and the CLI run.
+(c) ours-np-concat: (b) without ``fast_concat()``, the lesson's ``np.concatenate`` as MXNet runs it: what
+    the oneDNN concatenation buys, measured in the same run.
 Both train the deck's (uncorrected) model, so the work per image is the same. (b) also runs with
 ``OMP_NUM_THREADS`` = all cores, as notebook 04 and the CLI set it (MXNet's default starts one OpenMP
 thread per two cores); (a) with MXNet's default. Each timed run is a fresh process; repeats are
@@ -17,6 +20,7 @@ the ratio, and the share of this machine's float32 GEMM peak, measured in the sa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -25,9 +29,6 @@ import time
 import mxnet as mx
 import numpy as onp
 
-# Forward + backward ~ 3 x forward: the deck's (uncorrected) model does 0.270 GFLOP forward per 96 px image
-# (d2l_extras.summary), so 0.81 per training image; the corrected model 3 x 0.258 = 0.77.
-GFLOP_PER_TRAIN_IMAGE = 0.81
 BATCH, RESIZE = 256, 96
 
 
@@ -122,38 +123,46 @@ def deck_setup(images: onp.ndarray, labels: onp.ndarray):
 
 
 # ----------------------------------------------------------------- (b) the d2l_extras path
-def ours_setup(images: onp.ndarray, labels: onp.ndarray):
-    """Our model (the same deck model, hybridized), batch loader and training step."""
-    from mxnet import autograd, gluon, init
-    from d2l_extras.data import BatchLoader
-    from d2l_extras.densenet import densenet
+class FirstBatches:
+    """The first ``count`` batches of a loader, with a length (what ``train_epoch`` needs)."""
 
-    ctx = mx.cpu()
-    net = densenet(fixed=False)
-    net.initialize(init.Xavier(), ctx=ctx)
-    net.hybridize(static_alloc=True, static_shape=True)
-    trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1})
-    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    def __init__(self, loader, count: int) -> None:
+        self.loader, self.count = loader, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        for i, batch in enumerate(self.loader):
+            if i == self.count:
+                return
+            yield batch
+
+
+def ours_setup(images: onp.ndarray, labels: onp.ndarray, fast: bool = True):
+    """The training step of notebook 04 and the CLI (``d2l_extras.training.train_epoch``), on the deck's
+    recipe and uncorrected model: hybridized with static memory, graph built inside ``fast_concat()``
+    (``fast=False``: with the lesson's ``np.concatenate`` as it is, to measure what the concat buys)."""
+    from d2l_extras import training
+    from d2l_extras.data import BatchLoader
+    from d2l_extras.history import History
+    from d2l_extras.recipes import Recipe, build_model
+    from d2l_extras.speedups import fast_concat
+
+    recipe = Recipe('throughput', model='densenet-deck', resize=RESIZE, batch_size=BATCH, lr=0.1)
+    devices = [mx.cpu()]
+    net = build_model(recipe)
+    training.prepare_net(net, recipe, devices)
+    trainer, loss_fn = training.make_trainer(net, recipe), training.make_loss(recipe)
     loader = BatchLoader(images, labels, BATCH, resize=RESIZE, shuffle=True)
 
     def run(num_batches: int) -> float:
-        """training.train's inner step: metrics summed on the device, one sync at the end."""
-        start, n, loss_sum, hits, pending = time.time(), 0, 0, 0, None
-        for i, (X, y) in enumerate(loader):
-            if i == num_batches:
-                break
-            with autograd.record():
-                y_hat = net(X)
-                l = loss(y_hat, y)
-            l.backward()
-            trainer.step(X.shape[0])
-            loss_sum = loss_sum + l.sum()
-            hits = hits + (y_hat.argmax(axis=1).astype('int32') == y).astype('float32').sum()
-            if pending is not None:
-                pending.wait_to_read()
-            pending = l
-            n += X.shape[0]
-        float(loss_sum.item()), float(hits.item())
+        """``num_batches`` batches of ``train_epoch``; returns images per second."""
+        batches = FirstBatches(loader, num_batches)
+        display = training.Display(recipe, batches, History(), plot=False, progress=False, log=lambda line: None)
+        start = time.time()
+        with fast_concat() if fast else contextlib.nullcontext():
+            n = training.train_epoch(net, trainer, loss_fn, batches, recipe, devices, 1, display)[2]
         return n / (time.time() - start)
     return run
 
@@ -167,9 +176,11 @@ def worker(name: str, batches: int, warmup: int) -> None:
         print(gemm_peak())
         return
     images, labels = load_arrays('train')
-    if name == 'ours':
+    if name == 'deck':
+        run = deck_setup(images, labels)
+    else:
         npx.set_np()
-    run = (ours_setup if name == 'ours' else deck_setup)(images, labels)
+        run = ours_setup(images, labels, fast=name == 'ours')
     run(warmup)
     print(run(batches))
 
@@ -179,7 +190,7 @@ def main() -> None:
     parser.add_argument('--repeats', type=int, default=3, help='interleaved timed runs of each')
     parser.add_argument('--batches', type=int, default=6, help='batches per timed run')
     parser.add_argument('--warmup', type=int, default=2, help='untimed batches before each timed run')
-    parser.add_argument('--worker', choices=('deck', 'ours', 'peak'), help=argparse.SUPPRESS)
+    parser.add_argument('--worker', choices=('deck', 'ours', 'ours-np-concat', 'peak'), help=argparse.SUPPRESS)
     parser.add_argument('--ours-threads', type=int, default=os.cpu_count(),
                         help='OMP_NUM_THREADS for our path (default: all cores); the deck runs with '
                              "MXNet's default (one thread per two cores) unless OMP_NUM_THREADS is set")
@@ -201,19 +212,27 @@ def main() -> None:
           f'ours: OMP_NUM_THREADS={args.ours_threads}')
     peak = measure('peak', os.cpu_count())
     print(f'float32 GEMM peak (2048^2 matmul, {os.cpu_count()} threads): {peak:.1f} GFLOP/s')
-    runs = {'deck': [], 'ours': []}
+    runs = {'deck': [], 'ours': [], 'ours-np-concat': []}
     for r in range(args.repeats):
-        for name, threads in (('deck', None), ('ours', args.ours_threads)):
+        for name, threads in (('deck', None), ('ours', args.ours_threads), ('ours-np-concat', args.ours_threads)):
             runs[name].append(measure(name, threads))
             print(f'  repeat {r + 1}: {name} {runs[name][-1]:.1f} img/s', flush=True)
+    # Forward + backward ~ 3 x the forward FLOPs of the deck's (uncorrected) model, counted by d2l_extras.summary.
+    from mxnet import npx
+    from d2l_extras.model_zoo import build
+    from d2l_extras.summary import costs
+    npx.set_np()
+    gflop_per_image = 3 * costs(build('densenet-deck'), RESIZE)['GFLOPs']
+    print(f'work per training image: 3 x the forward pass = {gflop_per_image:.3f} GFLOP')
     best = {name: max(v) for name, v in runs.items()}
     median = {name: float(onp.median(v)) for name, v in runs.items()}
     for name in runs:
-        share = best[name] * GFLOP_PER_TRAIN_IMAGE / peak
+        share = best[name] * gflop_per_image / peak
         print(f'{name}: best {best[name]:.1f} img/s, median {median[name]:.1f} img/s, '
               f'{share:.1%} of the GEMM peak')
     print(f'ratio ours/deck: best {best["ours"] / best["deck"]:.2f}x, '
           f'median {median["ours"] / median["deck"]:.2f}x')
+    print(f'what fast_concat buys, ours/ours-np-concat: median {median["ours"] / median["ours-np-concat"]:.2f}x')
 
 
 if __name__ == '__main__':

@@ -62,6 +62,8 @@ def check_environment(seed: int = 0) -> None:
         use_all_cores()
     import mxnet as mx
     import numpy as onp
+    if 'ipykernel' in sys.modules:     # a notebook: pyplot sets up inline figures, also for bare Figures
+        import matplotlib.pyplot  # noqa: F401
     mx.random.seed(seed)
     onp.random.seed(seed)
     random.seed(seed)

@@ -157,7 +157,7 @@ def feature_maps_figure(image: onp.ndarray, growth_rate: int = 4, num_convs: int
     with autograd.predict_mode():
         out = blk(np.array(image)[None, None]).asnumpy()[0]
     cols = growth_rate + 1
-    fig = Figure(figsize=(min(1.2 * cols, 9), 1.25 * (num_convs + 1)))
+    fig = Figure(figsize=(min(1.1 * cols, 9), 0.85 * (num_convs + 1)))
     axes = fig.subplots(num_convs + 1, cols, squeeze=False)
     for ax in axes.flat:
         ax.axis('off')
@@ -262,10 +262,29 @@ def spatial_size_table(input_sizes: Sequence[int] = (28, 29, 32, 96, 224), num_b
     return pd.DataFrame(columns, index=index)
 
 
+def stage_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A ``layer_table`` of the lesson's model with one row per stage: stem, dense blocks, transitions, head."""
+    is_block = table['layer'].str.endswith('DenseBlock').to_numpy()
+    first, last = is_block.argmax(), len(is_block) - 1 - is_block[::-1].argmax()
+    names, blocks, transitions = [], 0, 0
+    for i, layer in enumerate(table['layer']):
+        if i < first or i > last:
+            names.append('stem' if i < first else 'head')
+        elif is_block[i]:
+            blocks += 1
+            names.append(f'dense block {blocks}')
+        else:
+            transitions += 1
+            names.append(f'transition {transitions}')
+    grouped = table.assign(layer=names).groupby('layer', sort=False)
+    return grouped.agg({'output shape': 'last', 'channels': 'last', 'params': 'sum', 'mult-adds': 'sum',
+                        'activation bytes': 'sum'}).reset_index()
+
+
 @use_np
 def explore_densenet(growth_rate: int = 32, convs_per_block: Sequence[int] = (4, 4, 4, 4),
                      input_size: int = 96, fixed: bool = True) -> Report:
-    """Layer table, parameters, FLOPs and activations of densenet(growth_rate, convs_per_block) at input_size."""
+    """Parameters, FLOPs and activations of densenet(growth_rate, convs_per_block) at input_size, stage by stage."""
     convs_per_block = _check_model_args(growth_rate, convs_per_block, input_size)
     check_bool('fixed', fixed)
     table = layer_table(lesson_densenet(growth_rate, convs_per_block, fixed=fixed), (1, 1, input_size, input_size))
@@ -274,7 +293,7 @@ def explore_densenet(growth_rate: int = 32, convs_per_block: Sequence[int] = (4,
             f'at {input_size} x {input_size}:\n'
             f'{total["params"]:,} parameters, {total["FLOPs"] / 1e9:.3f} GFLOPs per image, '
             f'{total["activation bytes"] / 2**20:.2f} MiB of activations per image')
-    return Report(text, pretty(table))
+    return Report(text, pretty(stage_table(table)))
 
 
 # ---- 05: bottleneck and compression ---------------------------------------------------------------

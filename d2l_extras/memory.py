@@ -2,9 +2,10 @@
 
 A process's peak resident set size (RSS) is a high-water mark that only rises, so each point runs
 ``python -m d2l_extras.memory SPEC`` in its own subprocess: import MXNet, build the net, reset the
-kernel's high-water mark, then allocate the parameters and run one forward, backward and SGD step.
-``step_mib`` is the peak minus the resident size just before: parameters, gradients, saved
-activations and workspace of that one step.
+kernel's high-water mark, then allocate the parameters and run one training step: with Gluon
+('imperative', 'hybrid') a forward, backward and SGD step; with the graph executor ('symbol') a forward
+and backward pass. ``step_mib`` is the peak minus the resident size just before: parameters, gradients,
+saved activations and workspace of that one step.
 
     >>> measure_step('densenet', batch_size=64, image_size=96)['step_mib']   # doctest: +SKIP
 
@@ -100,7 +101,8 @@ def _build(model: str, kwargs: dict):
 def _one_step(spec: dict) -> dict:
     """The child process: build, reset the peak, one SGD step, report MiB and parameter count.
 
-    Graphs are built inside ``fast_concat()``, as ``d2l_extras.training.train`` builds them.
+    Graphs ('hybrid', 'symbol') are built inside ``fast_concat()``, as ``d2l_extras.training.train`` builds
+    them, so their concatenations are ``Concat``; 'imperative' runs ``np.concatenate`` call by call.
     """
     import mxnet as mx
     from mxnet import np, npx

@@ -180,7 +180,7 @@ def pretty(table: pd.DataFrame) -> pd.DataFrame:
         'params': shown['params'].map('{:,}'.format),
         'MFLOPs': (2 * shown['mult-adds'] / 1e6).map('{:,.2f}'.format),
         'activations (KiB)': (shown['activation bytes'] / 1024).map('{:,.1f}'.format),
-    }).set_index('layer')
+    }).set_index('layer').rename_axis(None)
 
 
 def costs(net: nn.HybridBlock, image_size: int = 96, in_channels: int = 1) -> dict[str, float]:

@@ -76,7 +76,12 @@ def test_spatial_size_table():
 def test_explore_densenet():
     report = explore_densenet()
     assert '758,226 parameters, 0.258 GFLOPs per image' in report.text
-    assert report.table.index[-1] == 'total'
+    assert list(report.table.index) == ['stem', 'dense block 1', 'transition 1', 'dense block 2', 'transition 2',
+                                        'dense block 3', 'transition 3', 'dense block 4', 'head', 'total']
+    assert report.table.loc['total', 'params'] == '758,226'
+    assert report.table.loc['head', 'output shape'] == '(1, 10)'
+    assert report.table.loc['transition 2', 'channels'] == 112
+    assert len(explore_densenet(convs_per_block=(6, 12, 24, 16), input_size=224).table) == 10
     small = explore_densenet(growth_rate=8, convs_per_block=(2, 2), input_size=32, fixed=False)
     assert 'convs_per_block=(2, 2), fixed=False) at 32 x 32' in small.text
 
