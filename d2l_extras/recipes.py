@@ -173,21 +173,37 @@ def field_names(group: str | None = None) -> list[str]:
 _EXTRAS = tuple(name for name in field_names('optimizer') if name not in ('epochs', 'lr', 'schedule', 'seed'))
 
 
+#: The optimizer of the modern recipes: Nesterov momentum, a short warm-up then a cosine decay to 0,
+#: weight decay and label smoothing (benchmarks/recipe_search.py chose it among a handful).
+MODERN = dict(schedule='cosine', momentum=0.9, nesterov=True, weight_decay=5e-4, label_smoothing=0.1)
+
 RECIPES = {
     # The deck's last page: 96 px, batch 256, constant lr 0.1, plain SGD, 5 epochs, the corrected model.
     'full': Recipe('full'),
-    # The same model at a third of the resolution (a ninth of the work per image), twice the updates per
-    # epoch and a cosine decay to 0 within the one epoch (benchmarks/RESULTS.md).
-    'cpu-quick': Recipe('cpu-quick', resize=32, batch_size=128, epochs=1, lr=0.2, schedule='cosine'),
+    # The same model, size, batch and epochs with the modern optimizer.
+    'full-modern': Recipe('full-modern', warmup_epochs=0.5, **MODERN),
+    # What a 2-core laptop trains in minutes: 32 px (a ninth of the work per image of 96 px), 2 epochs.
+    'cpu-quick': Recipe('cpu-quick', resize=32, batch_size=128, epochs=2, warmup_epochs=0.2, **MODERN),
+    # For a student who can leave it running.
+    'cpu-long': Recipe('cpu-long', resize=48, batch_size=128, epochs=8, warmup_epochs=0.5, **MODERN),
 }
 
-#: Seconds per epoch of the named recipes: on 2 CPU cores with OMP_NUM_THREADS=2 (benchmarks/RESULTS.md),
-#: and on the deck's GPU (13.2 s) or our estimate.
-SEC_PER_EPOCH = {'full': {'cpu': 800.0, 'gpu': 13.2}, 'cpu-quick': {'cpu': 110.0, 'gpu': 3.0}}
+
+@dataclass(frozen=True)
+class Measured:
+    """What a named recipe gave when it was run (``benchmarks/RESULTS.md`` has the dates and commands)."""
+    test_acc: float                  # final test accuracy, the mean over the seeds
+    seeds: int                       # how many seeds that mean is over
+    cpu_sec_per_epoch: float         # training and test of one epoch on 2 idle CPU cores
+    gpu_sec_per_epoch: float | None  # only the deck's own GPU time is known
+    source: str                      # the file in benchmarks/ that holds the runs
+
+
+MEASURED = {}
 
 
 def get_recipe(name: str) -> Recipe:
-    """The recipe called ``name`` (``'full'`` or ``'cpu-quick'``)."""
+    """The recipe called ``name`` (a key of ``RECIPES``)."""
     return RECIPES[check_choice('recipe', name, RECIPES)]
 
 
@@ -203,11 +219,27 @@ def choose_recipe(on_gpu: bool, name: str | None = None) -> Recipe:
 
 
 def expected_minutes(recipe: Recipe, on_gpu: bool) -> float | None:
-    """Rough wall time of a named recipe (at any number of epochs) in minutes; None for other recipes."""
-    named = RECIPES.get(recipe.name)
-    if named is None or named.replace(epochs=recipe.epochs) != recipe:
+    """Rough wall time of a named recipe (any epochs and seed) in minutes, where it was measured; else None."""
+    named, measured = RECIPES.get(recipe.name), MEASURED.get(recipe.name)
+    if named is None or measured is None or named.replace(epochs=recipe.epochs, seed=recipe.seed) != recipe:
         return None
-    return recipe.epochs * SEC_PER_EPOCH[recipe.name]['gpu' if on_gpu else 'cpu'] / 60
+    seconds = measured.gpu_sec_per_epoch if on_gpu else measured.cpu_sec_per_epoch
+    return None if seconds is None else recipe.epochs * seconds / 60
+
+
+def recipe_table():
+    """The named recipes side by side: size, optimizer, and the test accuracy and minutes they gave."""
+    import pandas as pd
+    rows = {}
+    for name, r in RECIPES.items():
+        optimizer = (f'SGD {r.lr:g}' if not r.momentum else f"{'Nesterov' if r.nesterov else 'momentum'} {r.lr:g}")
+        optimizer += ', cosine' if r.schedule == 'cosine' else ', constant'
+        measured = MEASURED.get(name)
+        rows[name] = {'px': r.resize, 'batch': r.batch_size, 'epochs': r.epochs, 'optimizer': optimizer,
+                      'label smoothing': r.label_smoothing,
+                      'test acc': measured and round(measured.test_acc, 3),
+                      'CPU minutes': measured and round(r.epochs * measured.cpu_sec_per_epoch / 60, 1)}
+    return pd.DataFrame(rows).T
 
 
 def build_model(recipe: Recipe):

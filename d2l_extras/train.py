@@ -93,7 +93,15 @@ def _recipe(args: argparse.Namespace, on_gpu: bool) -> Recipe:
         base = choose_recipe(on_gpu, args.recipe)
     changes = {f.name: getattr(args, f.name) for f in fields(Recipe)
                if f.metadata['group'] != 'label' and getattr(args, f.name) is not None}
-    return base.replace(**changes)
+    return named(base.replace(**changes))
+
+
+def named(recipe: Recipe) -> Recipe:
+    """The recipe, labelled by the named recipe it is (seed and epochs aside), or 'custom' if none."""
+    from .recipes import RECIPES
+    same = [name for name, r in RECIPES.items() if r.replace(name=recipe.name, seed=recipe.seed,
+                                                               epochs=recipe.epochs) == recipe]
+    return recipe.replace(name=same[0] if same else 'custom')
 
 
 def run(args: argparse.Namespace) -> int:

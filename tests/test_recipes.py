@@ -18,8 +18,11 @@ def test_full_is_the_decks_recipe_and_cpu_quick_the_short_one():
     assert (full.momentum, full.nesterov, full.weight_decay, full.label_smoothing, full.warmup_epochs) == \
         (0.0, False, 0.0, 0.0, 0.0)                          # plain SGD, as the deck
     quick = get_recipe('cpu-quick')
-    assert (quick.resize, quick.batch_size, quick.lr, quick.schedule, quick.epochs) == (32, 128, 0.2, 'cosine', 1)
-    assert quick.differences(full).keys() == {'name', 'resize', 'batch_size', 'lr', 'schedule', 'epochs'}
+    assert (quick.resize, quick.batch_size, quick.lr, quick.schedule, quick.epochs) == (32, 128, 0.1, 'cosine', 2)
+    assert set(quick.differences(full)) == {'name', 'resize', 'batch_size', 'epochs', 'warmup_epochs',
+                                            *recipes.MODERN}
+    modern = get_recipe('full-modern')
+    assert set(modern.differences(full)) == {'name', 'warmup_epochs', *recipes.MODERN}   # same model, size, epochs
 
 
 @pytest.mark.parametrize('changes, message', [
@@ -81,9 +84,9 @@ def test_choose_recipe_by_hardware_name_and_environment(monkeypatch):
     monkeypatch.setenv(recipes.ENV_VAR, 'full')
     assert choose_recipe(on_gpu=False).name == 'full'
     monkeypatch.setenv(recipes.ENV_VAR, 'bogus')
-    with pytest.raises(ValueError, match=r"\$DENSENET_RECIPE must be one of 'full', 'cpu-quick', got 'bogus'"):
+    with pytest.raises(ValueError, match=r"\$DENSENET_RECIPE must be one of 'full', .*'cpu-quick'.*, got 'bogus'"):
         choose_recipe(on_gpu=False)
-    with pytest.raises(ValueError, match="recipe must be one of 'full', 'cpu-quick', got 'huge'"):
+    with pytest.raises(ValueError, match="recipe must be one of 'full', .*, got 'huge'"):
         get_recipe('huge')
 
 
@@ -104,11 +107,13 @@ def test_load_data_gives_the_recipes_batches(tiny_fashion_mnist):
     assert X.shape == (16, 1, 32, 32) and test_iter.resize == 32
 
 
-def test_expected_minutes_only_for_the_named_recipes():
+def test_expected_minutes_only_for_the_named_recipes_where_measured(monkeypatch):
     quick = get_recipe('cpu-quick')
-    assert recipes.expected_minutes(quick.replace(epochs=3), on_gpu=False) == pytest.approx(3 * 110 / 60)
-    assert recipes.expected_minutes(quick.replace(lr=0.1), on_gpu=False) is None
-    assert recipes.expected_minutes(Recipe(), on_gpu=True) is None           # 'custom'
+    monkeypatch.setitem(recipes.MEASURED, 'cpu-quick', recipes.Measured(0.9, 3, 30.0, None, 'x.json'))
+    assert recipes.expected_minutes(quick.replace(epochs=3, seed=4), on_gpu=False) == pytest.approx(3 * 30 / 60)
+    assert recipes.expected_minutes(quick, on_gpu=True) is None                 # not measured on a GPU
+    assert recipes.expected_minutes(quick.replace(lr=0.2), on_gpu=False) is None
+    assert recipes.expected_minutes(Recipe(), on_gpu=True) is None              # 'custom'
 
 
 def test_the_named_recipes_are_valid_recipes():
