@@ -26,13 +26,15 @@ def cpu_model() -> str:
 
 
 def collect(folders: list[pathlib.Path]) -> dict:
-    """The recipe (without its seed) and one entry per run: seed and per-epoch history."""
+    """The recipe (without its seed, labelled by the named recipe it is) and one entry per run."""
+    from d2l_extras.recipes import Recipe
+    from d2l_extras.train import named
     runs, recipe = [], None
     for folder in folders:
         metrics = json.loads((folder / 'metrics.json').read_text())
         if not metrics.get('complete'):
             raise SystemExit(f'error: {folder / "metrics.json"}: the run is not complete; finish it with --resume')
-        this = {k: v for k, v in metrics['recipe'].items() if k != 'seed'}
+        this = {k: v for k, v in named(Recipe.from_dict(metrics['recipe'])).to_dict().items() if k != 'seed'}
         if recipe is not None and this != recipe:
             raise SystemExit(f'error: {folder}: another recipe than {folders[0]}; collect one recipe at a time')
         recipe = this

@@ -2,8 +2,7 @@
 
 ``resolve_devices(spec)`` turns what a student or a flag says (``'auto'``, ``'cpu'``, ``'gpu:0,1'``,
 ``None``, a context or a list of them) into a checked list of distinct, working contexts and one line
-saying why; training, evaluation, the CLI and the notebooks all call it. ``try_gpu()`` and
-``try_all_gpus()`` are d2l's helpers, with a reason when they fall back.
+saying why; training, evaluation, the CLI and the notebooks all call it.
 
 ``mx.context.num_gpus()`` counts devices, not working ones: ``mxnet-cu112`` has no kernels for compute
 capability 9.0 and newer, and a missing CUDA or cuDNN library fails only at the first operation. Here a
@@ -20,10 +19,6 @@ import mxnet as mx
 from .errors import error_line
 
 SPEC_HELP = "auto, cpu, cpu:0,1, gpu or gpu:0,1 (or mx.cpu(), mx.gpu(i), or a list of them)"
-
-#: Why the last ``try_gpu``/``try_all_gpus`` call chose what it chose, one line for the student.
-last_reason = ''
-
 
 def cuda_build() -> bool:
     """Whether the installed MXNet was built with CUDA (``mxnet-cu112``) rather than for the CPU."""
@@ -68,36 +63,6 @@ def usable_gpus() -> tuple[list[int], str]:
         return working, f'{count} GPU(s) found and working'
     hint = ('mxnet-cu112 needs CUDA 11.2 + cuDNN 8 and a GPU of compute capability 5.0-8.6')
     return working, f'{len(working)} of {count} GPU(s) work; ' + '; '.join(failures) + f' ({hint})'
-
-
-def try_gpu(i: int = 0, verbose: bool = True) -> mx.Context:
-    """``gpu(i)`` if it exists and really works, else ``cpu()``; says why when it falls back."""
-    global last_reason
-    if not isinstance(i, int) or i < 0:
-        raise ValueError(f'i must be a non-negative integer (GPU index), got {i!r}')
-    working, reason = usable_gpus()
-    if i in working:
-        last_reason = f'using gpu({i}): {reason}'
-        return mx.gpu(i)
-    last_reason = f'using cpu(0): gpu({i}) is not usable: {reason}'
-    if verbose:
-        print(last_reason)
-    return mx.cpu()
-
-
-def try_all_gpus(verbose: bool = True) -> list[mx.Context]:
-    """All GPUs that really work, or ``[cpu()]``; says why when it falls back."""
-    global last_reason
-    working, reason = usable_gpus()
-    if working:
-        last_reason = f'using {len(working)} GPU(s): {reason}'
-        if verbose and len(working) < num_gpus():   # some GPUs failed their probe: say which and why
-            print(last_reason)
-        return [mx.gpu(i) for i in working]
-    last_reason = f'using cpu(0): {reason}'
-    if verbose:
-        print(last_reason)
-    return [mx.cpu()]
 
 
 def _parse_spec(spec: str) -> tuple[str, list[int]]:

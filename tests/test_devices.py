@@ -13,42 +13,37 @@ def simulate(monkeypatch, cuda_build, count, broken=()):
     monkeypatch.setattr(devices, 'probe_gpu', lambda i: 'CUDA: no kernel image is available' if i in broken else None)
 
 
-def test_this_machine_is_cpu_only_and_says_so(capsys):
-    assert devices.try_gpu() == mx.cpu()
-    line = capsys.readouterr().out.strip()
-    assert line.startswith('using cpu(0): gpu(0) is not usable: MXNet is the CPU build')
-    assert devices.try_all_gpus(verbose=False) == [mx.cpu()]
+def test_this_machine_is_cpu_only_and_says_so():
+    assert devices.resolve_devices('auto') == ([mx.cpu()], 'devices auto: MXNet is the CPU build (pip package '
+                                               'mxnet); install mxnet-cu112 (GPU=1 make setup) for a GPU')
 
 
 def test_probe_on_a_missing_gpu_returns_the_error():
     assert devices.probe_gpu(0)   # no GPU here: the tiny convolution fails with a message
 
 
-def test_cuda_build_without_a_visible_gpu(monkeypatch, capsys):
+def test_cuda_build_without_a_visible_gpu(monkeypatch):
     simulate(monkeypatch, cuda_build=True, count=0)
-    assert devices.try_all_gpus() == [mx.cpu()]
-    assert 'no GPU is visible' in capsys.readouterr().out
+    found, reason = devices.resolve_devices('auto')
+    assert found == [mx.cpu()] and 'no GPU is visible' in reason
 
 
-def test_all_gpus_work(monkeypatch, capsys):
+def test_all_gpus_work(monkeypatch):
     simulate(monkeypatch, cuda_build=True, count=2)
-    assert devices.try_all_gpus() == [mx.gpu(0), mx.gpu(1)]
-    assert devices.try_gpu(1) == mx.gpu(1)
-    assert capsys.readouterr().out == ''
-    assert devices.last_reason == 'using gpu(1): 2 GPU(s) found and working'
+    assert devices.resolve_devices('auto') == ([mx.gpu(0), mx.gpu(1)], 'devices auto: 2 GPU(s) found and working')
 
 
-def test_a_gpu_without_kernels_falls_back_with_the_reason(monkeypatch, capsys):
+def test_a_gpu_without_kernels_falls_back_with_the_reason(monkeypatch):
     simulate(monkeypatch, cuda_build=True, count=1, broken={0})
-    assert devices.try_gpu(0) == mx.cpu()
-    out = capsys.readouterr().out
-    assert 'no kernel image is available' in out and 'compute capability 5.0-8.6' in out
+    found, reason = devices.resolve_devices('auto')
+    assert found == [mx.cpu()]
+    assert 'no kernel image is available' in reason and 'compute capability 5.0-8.6' in reason
 
 
-def test_only_working_gpus_are_used(monkeypatch, capsys):
+def test_only_working_gpus_are_used_and_the_failure_is_said(monkeypatch):
     simulate(monkeypatch, cuda_build=True, count=3, broken={1})
-    assert devices.try_all_gpus() == [mx.gpu(0), mx.gpu(2)]
-    assert 'gpu(1): CUDA: no kernel image' in capsys.readouterr().out   # the partial failure is said too
+    found, reason = devices.resolve_devices('auto')
+    assert found == [mx.gpu(0), mx.gpu(2)] and 'gpu(1): CUDA: no kernel image' in reason
 
 
 def test_num_gpus_survives_a_driver_error(monkeypatch):
@@ -56,12 +51,6 @@ def test_num_gpus_survives_a_driver_error(monkeypatch):
         raise mx.base.MXNetError('CUDA driver version is insufficient')
     monkeypatch.setattr(mx.context, 'num_gpus', broken)
     assert devices.num_gpus() == 0
-
-
-@pytest.mark.parametrize('bad', [-1, 1.5, '0'])
-def test_try_gpu_bad_index(bad):
-    with pytest.raises(ValueError, match='i must be a non-negative integer'):
-        devices.try_gpu(bad)
 
 
 # ---- resolve_devices: the one place that turns a spec into checked contexts ------------------------------
@@ -118,7 +107,7 @@ def fake_mxnet_error():
         'on the device')
 
 
-def test_the_fallback_reason_names_what_failed_not_the_traceback_header(monkeypatch, capsys):
+def test_the_fallback_reason_names_what_failed_not_the_traceback_header(monkeypatch):
     def failing(*args, **kwargs):
         raise fake_mxnet_error()
     monkeypatch.setattr(devices, 'cuda_build', lambda: True)
@@ -126,9 +115,8 @@ def test_the_fallback_reason_names_what_failed_not_the_traceback_header(monkeypa
     monkeypatch.setattr(mx.nd, 'ones', failing)
     assert devices.probe_gpu(0) == ('MXNetError: Check failed: e == cudaSuccess (209 vs. 0) : CUDA: no kernel '
                                     'image is available for execution on the device')
-    assert devices.try_gpu(0) == mx.cpu()
-    out = capsys.readouterr().out
-    assert 'no kernel image is available' in out and 'Traceback' not in out
+    found, reason = devices.resolve_devices('auto')
+    assert found == [mx.cpu()] and 'no kernel image is available' in reason and 'Traceback' not in reason
 
 
 @pytest.mark.parametrize('message, line', [
