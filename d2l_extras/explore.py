@@ -45,9 +45,14 @@ class Report:
     def _ipython_display_(self) -> None:
         from IPython.display import display
         print(self.text)
-        display(self.table)
+        display(self.shown_table())
         if self.figure is not None:
             display(self.figure)
+
+    def shown_table(self) -> pd.DataFrame:
+        """The table as shown: whole numbers with thousands separators (the ``table`` itself stays numeric)."""
+        return self.table.apply(lambda column: column.map('{:,}'.format)
+                                if pd.api.types.is_integer_dtype(column) else column)
 
 
 # ---- 01: dense blocks ----------------------------------------------------------------------------

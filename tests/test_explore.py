@@ -145,3 +145,8 @@ def test_explorers_work_in_a_widget_callback_thread():
     thread.join()
     assert results[:2] == ['Output shape: (1, 33, 8, 8)', 'densenet('] and isinstance(results[2], float), results
     assert results[3] == 'DenseNet-C', results
+
+
+def test_reports_show_whole_numbers_with_separators():
+    report = explore_dense_block(growth_rate=32, num_convs=6, in_channels=64)
+    assert report.shown_table()['params'].iloc[-1] == '64,992' and report.table['params'].iloc[-1] == 64_992
