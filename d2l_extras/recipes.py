@@ -194,9 +194,10 @@ class Measured:
     """What a named recipe gave when it was run (``benchmarks/RESULTS.md`` has the dates and commands)."""
     test_acc: float                  # final test accuracy, the mean over the seeds
     seeds: int                       # how many seeds that mean is over
-    cpu_sec_per_epoch: float         # training and test of one epoch on 2 idle CPU cores
+    cpu_sec_per_epoch: float         # training and test of one epoch on 2 CPU cores, the median
     gpu_sec_per_epoch: float | None  # only the deck's own GPU time is known
     source: str                      # the file in benchmarks/ that holds the runs
+    timing: str                      # the file in benchmarks/ whose epochs give the seconds
 
 
 MEASURED = {}

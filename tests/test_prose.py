@@ -141,6 +141,21 @@ def densenet121_count() -> str:
     return f"DenseNet-121 then has\n{total(build('densenet121'), 224, 3)['params']:,} parameters"
 
 
+# ---- 04 -------------------------------------------------------------------------------------------
+def cpu_quick_size() -> str:
+    from d2l_extras.recipes import RECIPES, build_model
+    quick = RECIPES['cpu-quick']
+    net = build_model(quick)
+    ratio = total(net, quick.resize)['FLOPs'] / total(net, 96)['FLOPs']
+    assert abs(ratio - 1 / 9) < 0.01, ratio
+    return f'{quick.resize} px instead of 96 costs a ninth of the work per image'
+
+
+def label_smoothing_target() -> str:
+    from d2l_extras.recipes import RECIPES
+    return f"label smoothing asks for {1 - RECIPES['cpu-quick'].label_smoothing:.0%} confidence in the right class"
+
+
 # ---- 05 -------------------------------------------------------------------------------------------
 def deck_counter_path() -> str:
     return 'its channel *counter* follows the $\\theta = 1$ path (192, 320, 448)'
@@ -250,6 +265,8 @@ CLAIMS = [
     ('03_densenet_model.ipynb', cost_of_96_vs_32),
     ('03_densenet_model.ipynb', resnet_layer_weights),
     ('03_densenet_model.ipynb', densenet121_count),
+    ('04_training.ipynb', cpu_quick_size),
+    ('04_training.ipynb', label_smoothing_target),
     ('05_beyond_the_deck.ipynb', deck_counter_path),
     ('05_beyond_the_deck.ipynb', bc_corners),
     ('05_beyond_the_deck.ipynb', widest_input_after_compression),

@@ -1,6 +1,9 @@
 """Recipes: the named ones are what they claim, every field is checked, and a recipe builds its net and data."""
+import json
 import math
+import statistics
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
@@ -109,7 +112,7 @@ def test_load_data_gives_the_recipes_batches(tiny_fashion_mnist):
 
 def test_expected_minutes_only_for_the_named_recipes_where_measured(monkeypatch):
     quick = get_recipe('cpu-quick')
-    monkeypatch.setitem(recipes.MEASURED, 'cpu-quick', recipes.Measured(0.9, 3, 30.0, None, 'x.json'))
+    monkeypatch.setitem(recipes.MEASURED, 'cpu-quick', recipes.Measured(0.9, 3, 30.0, None, 'x.json', 'x.json'))
     assert recipes.expected_minutes(quick.replace(epochs=3, seed=4), on_gpu=False) == pytest.approx(3 * 30 / 60)
     assert recipes.expected_minutes(quick, on_gpu=True) is None                 # not measured on a GPU
     assert recipes.expected_minutes(quick.replace(lr=0.2), on_gpu=False) is None
@@ -129,3 +132,51 @@ def test_build_model_takes_the_registry_and_the_lesson_code():
     assert [repr(b) for b in net] == [repr(b) for b in build('densenet', growth_rate=8, convs_per_block=(2, 2, 2, 2))]
     resnet = build_model(Recipe(model='resnet18-quarter', resize=32))
     assert layer_table(resnet, (1, 1, 32, 32))['params'].sum() == 702_570
+
+
+# ---- the measured numbers are the benchmarks' numbers ---------------------------------------------
+BENCHMARKS = Path(__file__).resolve().parents[1] / 'benchmarks'
+
+
+def same_recipe(stored: dict, recipe: Recipe) -> bool:
+    """``stored`` (a recipe as a benchmark file keeps it) is ``recipe`` but for the name and the seed."""
+    ignore = ('name', 'seed')
+    theirs = Recipe.from_dict({**recipe.to_dict(), **stored}).to_dict()
+    return {k: v for k, v in theirs.items() if k not in ignore} == \
+        {k: v for k, v in recipe.to_dict().items() if k not in ignore}
+
+
+def runs_in(file: str, name: str) -> list[list[dict]]:
+    """The per-epoch records (``test_acc``, ``time``) of every run of the named recipe stored in ``file``."""
+    data, recipe = json.loads((BENCHMARKS / file).read_text()), RECIPES[name]
+    if file == 'recipe_search.json':
+        return [entry['history']['epochs'] for entry in data if same_recipe(entry['recipe'], recipe)]
+    if file == 'time_to_accuracy.json':
+        entry = data[name]
+        assert same_recipe(entry['recipe'], recipe), f'{file}: {name} was timed with another recipe'
+        return [[{'test_acc': a, 'time': t} for a, t in zip(entry['test_acc'], entry['sec_per_epoch'])]]
+    assert same_recipe(data['recipe'], recipe), f'{file} holds another recipe than {name}'
+    return [run['epochs'] for run in data['runs']]
+
+
+@pytest.mark.parametrize('name', sorted(recipes.MEASURED))
+def test_measured_numbers_are_those_of_the_benchmark_runs(name):
+    measured = recipes.MEASURED[name]
+    runs = runs_in(measured.source, name)
+    assert len(runs) == measured.seeds, f'{measured.source}: {len(runs)} runs of {name}'
+    assert all(len(run) == RECIPES[name].epochs for run in runs)
+    finals = [run[-1]['test_acc'] for run in runs]
+    assert measured.test_acc == pytest.approx(statistics.mean(finals), abs=5e-4)
+    times = [epoch['time'] for run in runs_in(measured.timing, name) for epoch in run]
+    assert measured.cpu_sec_per_epoch == pytest.approx(statistics.median(times), abs=0.05)
+
+
+def test_every_named_recipe_was_measured_and_only_the_deck_on_a_gpu():
+    assert set(recipes.MEASURED) == set(RECIPES)
+    assert {name for name, m in recipes.MEASURED.items() if m.gpu_sec_per_epoch} == {'full'}
+    assert recipes.MEASURED['full'].gpu_sec_per_epoch == 13.2   # the deck's printout
+
+
+def test_the_cpu_recipes_are_candidates_of_the_recipe_search():
+    for name in ('cpu-quick', 'cpu-long'):
+        assert runs_in('recipe_search.json', name), f'{name} is none of the candidates run in recipe_search.py'
