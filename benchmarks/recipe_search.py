@@ -38,7 +38,6 @@ CANDIDATES = {
     'modern-2-batch-256': SMALL.replace(epochs=2, batch_size=256, lr=0.2, warmup_epochs=0.2, **MODERN),
     'modern-3': SMALL.replace(epochs=3, lr=0.1, warmup_epochs=0.2, **MODERN),
     # longer runs, for a student who can leave the notebook running
-    'modern-10': SMALL.replace(epochs=10, lr=0.1, warmup_epochs=0.5, **MODERN),
     'modern-48px-8': SMALL.replace(resize=48, epochs=8, lr=0.1, warmup_epochs=0.5, **MODERN),
 }
 
