@@ -168,7 +168,7 @@ def test_measured_numbers_are_those_of_the_benchmark_runs(name):
     finals = [run[-1]['test_acc'] for run in runs]
     assert measured.test_acc == pytest.approx(statistics.mean(finals), abs=5e-4)
     times = [epoch['time'] for run in runs_in(measured.timing, name) for epoch in run]
-    assert measured.cpu_sec_per_epoch == pytest.approx(statistics.median(times), abs=0.05)
+    assert measured.cpu_sec_per_epoch == pytest.approx(statistics.median(times), abs=0.051)   # to 0.1 s
 
 
 def test_every_named_recipe_was_measured_and_only_the_deck_on_a_gpu():
