@@ -153,7 +153,18 @@ def cpu_quick_size() -> str:
 
 def label_smoothing_target() -> str:
     from d2l_extras.recipes import RECIPES
-    return f"label smoothing asks for {1 - RECIPES['cpu-quick'].label_smoothing:.0%} confidence in the right class"
+    e, classes = RECIPES['cpu-quick'].label_smoothing, 10
+    return f'so the network aims at {1 - e + e / classes:.0%} confidence in the right class'
+
+
+def smoothed_loss_floor() -> str:
+    """The cross-entropy of the smoothed targets with themselves: the least loss any prediction can get."""
+    import math
+    from d2l_extras.recipes import RECIPES
+    e, classes = RECIPES['full-modern'].label_smoothing, 10
+    right, other = 1 - e + e / classes, e / classes
+    floor = -(right * math.log(right) + (classes - 1) * other * math.log(other))
+    return f'which no prediction can match better than a loss of {floor:.2f}'
 
 
 # ---- 05 -------------------------------------------------------------------------------------------
@@ -267,6 +278,7 @@ CLAIMS = [
     ('03_densenet_model.ipynb', densenet121_count),
     ('04_training.ipynb', cpu_quick_size),
     ('04_training.ipynb', label_smoothing_target),
+    ('04_training.ipynb', smoothed_loss_floor),
     ('05_beyond_the_deck.ipynb', deck_counter_path),
     ('05_beyond_the_deck.ipynb', bc_corners),
     ('05_beyond_the_deck.ipynb', widest_input_after_compression),
