@@ -12,17 +12,11 @@ import argparse
 import datetime
 import json
 import pathlib
-import platform
 import sys
 
+from machine import cpu_model   # benchmarks/machine.py, next to this script
 
-def cpu_model() -> str:
-    """The processor's model name from /proc/cpuinfo (the machine type where that file does not exist)."""
-    try:
-        lines = pathlib.Path('/proc/cpuinfo').read_text().splitlines()
-    except OSError:
-        return platform.machine()
-    return next((line.split(':', 1)[1].strip() for line in lines if line.startswith('model name')), '')
+from d2l_extras.atomic import write_json
 
 
 def collect(folders: list[pathlib.Path]) -> dict:
@@ -49,9 +43,7 @@ def main() -> int:
     parser.add_argument('--out', type=pathlib.Path, required=True)
     args = parser.parse_args()
     data = collect(args.folders)
-    tmp = args.out.with_name(args.out.name + '.tmp')
-    tmp.write_text(json.dumps(data, indent=1) + '\n')
-    tmp.replace(args.out)
+    write_json(args.out, data)
     for run in data['runs']:
         print(f"seed {run['seed']}: test accuracy by epoch {[round(e['test_acc'], 4) for e in run['epochs']]}")
     return 0

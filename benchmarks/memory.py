@@ -15,7 +15,9 @@ import platform
 
 import mxnet as mx
 import numpy as onp
+from machine import cpu_model   # benchmarks/machine.py, next to this script
 
+from d2l_extras.atomic import write_json
 from d2l_extras.memory import measure_step
 from d2l_extras.model_zoo import compared
 
@@ -87,15 +89,6 @@ def versus_resnet() -> list:
     return rows
 
 
-def _cpu_model() -> str:
-    """The processor's model name, from /proc/cpuinfo (empty where that file does not exist)."""
-    try:
-        lines = pathlib.Path('/proc/cpuinfo').read_text().splitlines()
-    except OSError:
-        return ''
-    return next((line.split(':', 1)[1].strip() for line in lines if line.startswith('model name')), '')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--only', choices=('curve', 'mirroring', 'at_224', 'versus_resnet'))
@@ -109,9 +102,9 @@ def main() -> None:
         results['fit'] = {m: fit(results['curve'], m) for m in ('imperative', 'hybrid')}
     results['meta'] = {'mxnet': mx.__version__, 'python': platform.python_version(),
                        'date': datetime.date.today().isoformat(), 'batch_size': BATCH,
-                       'cpu': _cpu_model(), 'command': 'python benchmarks/memory.py',
+                       'cpu': cpu_model(), 'command': 'python benchmarks/memory.py',
                        'note': 'step_mib = peak RSS - RSS before allocating parameters, one process per row'}
-    OUT.write_text(json.dumps(results, indent=1) + '\n')
+    write_json(OUT, results)
     print('wrote', OUT.name)
 
 

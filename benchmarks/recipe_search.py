@@ -23,11 +23,11 @@ from d2l_extras import use_all_cores
 
 use_all_cores()   # as notebook 04 and the CLI do, before MXNet loads
 
-from d2l_extras.recipes import Recipe, build_model, load_data  # noqa: E402
+from d2l_extras.atomic import write_json  # noqa: E402
+from d2l_extras.recipes import MODERN, Recipe, build_model, load_data  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name('recipe_search.json')
 SMALL = Recipe('search', resize=32, batch_size=128)                   # 32 px, batch 128: the lesson's model
-MODERN = dict(momentum=0.9, nesterov=True, weight_decay=5e-4, label_smoothing=0.1, schedule='cosine')
 CANDIDATES = {
     # the deck's plain SGD, with a cosine decay to 0 (cpu-quick until now, and one epoch more)
     'plain-1': SMALL.replace(epochs=1, lr=0.2, schedule='cosine'),
@@ -85,9 +85,7 @@ def main() -> None:
                 if any(r['candidate'] == name and r['seed'] == seed for r in results):
                     continue
                 entry = run(name, seed)
-                tmp = OUT.with_suffix('.json.tmp')
-                tmp.write_text(json.dumps(results + [entry], indent=1) + '\n')
-                tmp.replace(OUT)
+                write_json(OUT, results + [entry])
                 accs = [round(e['test_acc'], 4) for e in entry['history']['epochs']]
                 print(f'{name} seed {seed}: test accuracy by epoch {accs}, {entry["wall_sec"]} s', flush=True)
     print(table(load()))

@@ -18,18 +18,15 @@ import pathlib
 import resource
 import time
 
+from machine import cpu_model   # benchmarks/machine.py, next to this script
+
 from d2l_extras import use_all_cores
+from d2l_extras.atomic import write_json
 
 START = time.time()
 use_all_cores()   # as notebook 04 and the CLI do, before MXNet loads
 
 OUT = pathlib.Path(__file__).with_name('time_to_accuracy.json')
-
-
-def cpu_model() -> str:
-    """The processor's model name, from /proc/cpuinfo."""
-    lines = pathlib.Path('/proc/cpuinfo').read_text().splitlines()
-    return next((line.split(':', 1)[1].strip() for line in lines if line.startswith('model name')), '')
 
 
 def main() -> None:
@@ -70,9 +67,7 @@ def main() -> None:
                         + (f' --epochs {args.epochs}' if args.epochs else '')}
     results = json.loads(OUT.read_text()) if OUT.exists() else {}
     results[args.recipe] = entry
-    tmp = OUT.with_suffix('.json.tmp')
-    tmp.write_text(json.dumps(results, indent=1) + '\n')
-    tmp.replace(OUT)
+    write_json(OUT, results)
     print(f'final test acc {accuracy[-1]:.4f}; wall {marks[-1]:.0f} s; process CPU {entry["process_cpu_sec"]} s; '
           f'load average {entry["load_average_end"]:.1f}')
     print(f'time to {args.target}: ' + (f'{reached:.0f} s' if reached else 'not reached'))
