@@ -70,11 +70,6 @@ def check_stem(stem: object) -> str:
 
 
 # ---- how the height and width shrink ---------------------------------------------------------------
-def stem_size(input_size: int, stem: str = 'imagenet') -> int:
-    """Height/width after the stem: the deck's 7x7/2 conv and 3x3/2 max-pool each give ceil(n / 2)."""
-    return -(-input_size // 4) if stem == 'imagenet' else input_size
-
-
 def spatial_sizes(input_size: int, num_blocks: int = 4, stem: str = 'imagenet') -> list[tuple[str, int]]:
     """Height (= width) after each down-sampling stage, as (stage, size); 0 means the stage cannot run.
 
