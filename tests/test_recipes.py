@@ -140,10 +140,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / 'benchmarks'
 
 def same_recipe(stored: dict, recipe: Recipe) -> bool:
     """``stored`` (a recipe as a benchmark file keeps it) is ``recipe`` but for the name and the seed."""
-    ignore = ('name', 'seed')
-    theirs = Recipe.from_dict({**recipe.to_dict(), **stored}).to_dict()
-    return {k: v for k, v in theirs.items() if k not in ignore} == \
-        {k: v for k, v in recipe.to_dict().items() if k not in ignore}
+    return set(Recipe.from_dict(stored).differences(recipe)) <= {'name', 'seed'}
 
 
 def runs_in(file: str, name: str) -> list[list[dict]]:
