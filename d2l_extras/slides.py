@@ -123,6 +123,39 @@ def deck_outline(nb: dict) -> list[dict]:
     return outline
 
 
+#: Horizontal slides that frame a lecture rather than teach it: not counted as lecture slides.
+FRAME_TITLES = ('Summary', 'Exercises')
+#: Cell metadata key of a "Going further" cell: its slide type in the second session's deck.
+FURTHER_KEY = 'further'
+
+
+def lecture_slides(nb: dict) -> list[dict]:
+    """The (sub)slides of the RISE deck that teach: all but the title slide and the Summary and Exercises
+    slides with their subslides (``deck_outline`` entries)."""
+    outline = deck_outline(nb)
+    frame = {e['h'] for e in outline if e['v'] == 0 and (e['h'] == 0 or e['title'] in FRAME_TITLES)}
+    return [e for e in outline if e['h'] not in frame]
+
+
+def further_notebook(nb: dict) -> dict | None:
+    """The second session's deck of ``nb``: its title cell, then the "Going further" cells with the slide types
+    stored under ``metadata.further``; None when the notebook has none."""
+    import copy
+    cells = [c for c in nb['cells'] if FURTHER_KEY in c.get('metadata', {})]
+    if not cells:
+        return None
+    new = copy.deepcopy(nb)
+    new['cells'] = []
+    for i, cell in enumerate(nb['cells']):
+        cell = copy.deepcopy(cell)
+        kind = cell.get('metadata', {}).get(FURTHER_KEY, {}).get('slide_type')
+        if i > 0 and kind is None:
+            continue
+        cell['metadata']['slideshow'] = {'slide_type': kind or 'slide'}
+        new['cells'].append(cell)
+    return new
+
+
 def write_atomically(path: Path, data: str | bytes) -> None:
     """Write ``path`` whole or not at all: a temporary file in the same folder, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -103,8 +103,7 @@ def cost_of_the_bug() -> str:
 def summary_of_03() -> str:
     deck, fixed = total(densenet(fixed=False)), total(densenet(fixed=True))
     return (f"`num_channels //= 2`: {deck['params']:,} instead of {fixed['params']:,} parameters, silently.\n"
-            f"* At 96 px the corrected model needs {fixed['FLOPs'] / 1e9:.3f} GFLOPs per image; the smallest "
-            f'input it accepts is {min_input_size()} px.')
+            f"* At 96 px the corrected model needs {fixed['FLOPs'] / 1e9:.3f} GFLOPs per image.")
 
 
 def first_block_dominates() -> str:
@@ -116,16 +115,21 @@ def first_block_dominates() -> str:
 
 def imagenet_size_ratio() -> str:
     ratio = total(densenet(), 224)['FLOPs'] / total(densenet(), 96)['FLOPs']
-    return f"ImageNet's 224 x 224 would cost {ratio:.1f} times the\nFLOPs of 96 x 96"
+    return f"ImageNet's 224 x 224\nwould cost {ratio:.1f} times the FLOPs of 96 x 96"
+
+
+def imagenet_size_ratio_04() -> str:
+    ratio = total(densenet(), 224)['FLOPs'] / total(densenet(), 96)['FLOPs']
+    return f'costs {ratio:.1f} times the FLOPs of 96 x 96'
 
 
 def by_hand_29() -> str:
-    return 'by hand, ' + ' → '.join(str(s) for _, s in spatial_sizes(29)) + '.'
+    return f'{min_input_size()} px for\n4 blocks (' + ' -> '.join(str(s) for _, s in spatial_sizes(29)) + ')'
 
 
 def extra_parameters() -> str:
     extra = total(densenet(fixed=False))['params'] - total(densenet(fixed=True))['params']
-    return f"Where do the deck's {extra:,} extra parameters sit"
+    return f"The deck's model has {extra:,} more parameters"
 
 
 def cost_of_96_vs_32() -> str:
@@ -134,7 +138,9 @@ def cost_of_96_vs_32() -> str:
 
 
 def resnet_layer_weights() -> str:
-    return f'one 512 -> 512 layer alone has {9 * 512 * 512 / 1e6:.1f} million weights'
+    weights = 9 * 512 * 512
+    assert 3 < weights / total(densenet())['params'] < 4
+    return f'one of them alone has {weights / 1e6:.1f} million weights,\nmore than three times the whole DenseNet'
 
 
 def densenet121_count() -> str:
@@ -148,13 +154,13 @@ def cpu_quick_size() -> str:
     net = build_model(quick)
     ratio = total(net, quick.resize)['FLOPs'] / total(net, 96)['FLOPs']
     assert abs(ratio - 1 / 9) < 0.01, ratio
-    return f'{quick.resize} px instead of 96 costs a ninth of the work per image'
+    return f'Images of {quick.resize} px cost a ninth of the work of 96 px'
 
 
 def label_smoothing_target() -> str:
     from d2l_extras.recipes import RECIPES
     e, classes = RECIPES['cpu-quick'].label_smoothing, 10
-    return f'so the network aims at {1 - e + e / classes:.0%} confidence in the right class'
+    return f'(aiming at {1 - e + e / classes:.0%} confidence\ninstead of 100%)'
 
 
 def smoothed_loss_floor() -> str:
@@ -203,7 +209,7 @@ def bc_smaller_from() -> str:
                               num_classes=10, use_bias=True))['params']
     first = next(L for L in range(1, 20) if params(L, 4) < params(L, None))
     assert first == 7
-    return 'From how many layers per block on is DenseNet-BC smaller?'
+    return 'from how many layers per block on is DenseNet-BC smaller?'
 
 
 def measured_vs_counted() -> str:
@@ -260,9 +266,31 @@ def growth_rate_16() -> str:
             f"the lesson's model, but {share['activation bytes']} of its activations")
 
 
+def explorer_answers_01() -> str:
+    arrows = {L: L * (L + 1) // 2 for L in (4, 8)}
+    assert arrows == {L: L + L * (L - 1) // 2 for L in (4, 8)}   # into the conv blocks, plus into the output
+    return f'{arrows[4]} for 4, {arrows[8]} for 8'
+
+
+def explorer_answers_02() -> str:
+    from d2l_extras.sizes import transition_channels
+    return (f'(1) {transition_channels(192, 0.25)}.', f'theta = 0.05 ({transition_channels(192, 0.05)} channels')
+
+
+def explorer_answers_03() -> str:
+    from d2l_extras.summary import costs
+    gflops = costs(densenet(32, (6, 12, 24, 16)), image_size=224)['GFLOPs']
+    assert round(gflops) == 6, gflops
+    last = spatial_sizes(29)[-1][1]
+    return f'(2) About {round(gflops)} GFLOPs per image', f'(3) {last} x {last}'
+
+
 CLAIMS = [
-    ('01_dense_blocks.ipynb', dense_block_exercise),
-    ('01_dense_blocks.ipynb', weights_of_six_conv_blocks),
+    ('solutions/01_dense_blocks_solutions.ipynb', dense_block_exercise),
+    ('solutions/01_dense_blocks_solutions.ipynb', weights_of_six_conv_blocks),
+    ('01_dense_blocks.ipynb', explorer_answers_01),
+    ('02_transition_layers.ipynb', explorer_answers_02),
+    ('03_densenet_model.ipynb', explorer_answers_03),
     ('02_transition_layers.ipynb', next_block_saving),
     ('03_densenet_model.ipynb', deck_channel_story),
     ('03_densenet_model.ipynb', first_printout),
@@ -271,11 +299,12 @@ CLAIMS = [
     ('03_densenet_model.ipynb', summary_of_03),
     ('03_densenet_model.ipynb', first_block_dominates),
     ('03_densenet_model.ipynb', imagenet_size_ratio),
-    ('03_densenet_model.ipynb', by_hand_29),
+    ('04_training.ipynb', by_hand_29),
+    ('04_training.ipynb', imagenet_size_ratio_04),
     ('03_densenet_model.ipynb', extra_parameters),
     ('03_densenet_model.ipynb', cost_of_96_vs_32),
-    ('03_densenet_model.ipynb', resnet_layer_weights),
-    ('03_densenet_model.ipynb', densenet121_count),
+    ('solutions/03_densenet_model_solutions.ipynb', resnet_layer_weights),
+    ('solutions/03_densenet_model_solutions.ipynb', densenet121_count),
     ('04_training.ipynb', cpu_quick_size),
     ('04_training.ipynb', label_smoothing_target),
     ('04_training.ipynb', smoothed_loss_floor),
@@ -287,13 +316,14 @@ CLAIMS = [
     ('05_beyond_the_deck.ipynb', measured_vs_counted),
     ('05_beyond_the_deck.ipynb', bc_flops_in_block_1),
     ('05_beyond_the_deck.ipynb', memory_readings),
-    ('05_beyond_the_deck.ipynb', growth_rate_16),
+    ('solutions/05_beyond_the_deck_solutions.ipynb', growth_rate_16),
 ]
 
 
-@pytest.mark.parametrize('notebook, claim', CLAIMS, ids=[f'{n[:2]}-{c.__name__}' for n, c in CLAIMS])
+@pytest.mark.parametrize('notebook, claim', CLAIMS, ids=[f'{Path(n).name[:2]}-{c.__name__}' for n, c in CLAIMS])
 def test_prose_says_what_the_code_computes(notebook, claim):
-    expected = words(claim())
-    assert expected in markdown(notebook), (
-        f'{notebook}: the prose should say (computed now):\n  {expected!r}\n'
-        'edit the markdown (or the claim, if the sentence was rewritten) so that they agree')
+    said = claim()
+    for expected in map(words, (said,) if isinstance(said, str) else said):   # a claim may return several texts
+        assert expected in markdown(notebook), (
+            f'{notebook}: the prose should say (computed now):\n  {expected!r}\n'
+            'edit the markdown (or the claim, if the sentence was rewritten) so that they agree')
