@@ -188,8 +188,8 @@ def _verdict(exercise_id: str, exercise: Exercise, given: dict[str, Any]) -> tup
         try:
             ok = answer.right(given[name], f'{exercise_id}/{name}')
         except Exception as error:  # student code that raises: say so, as a hint
-            ok, wrong_why = False, f'{name} raised {type(error).__name__}: {_shown(str(error), 80)}'
-            wrong.append(wrong_why)
+            message = ' '.join(str(error).split())
+            wrong.append(f'{name} raised {type(error).__name__}: {message[:80]}')
             continue
         if not ok:
             detail = answer.test(given[name]) if isinstance(answer, Code) else None
@@ -433,6 +433,7 @@ def exercise_runs(experiments: Sequence[str]):
         for r in sorted(_runs(name), key=lambda r: r['seed']):
             epochs = r['history']['epochs']
             rows.append({'experiment': name, 'seed': r['seed'], 'epochs': len(epochs),
+                         'test acc, epoch 1': round(epochs[0]['test_acc'], 4) if epochs else None,
                          'test acc': round(_final(r), 4), 'loss': round(epochs[-1]['loss'], 4) if epochs else None,
                          'sec per epoch': round(sum(e['time'] for e in epochs) / max(len(epochs), 1), 1),
                          'diverged': r['history']['diverged'] or '-'})
@@ -443,10 +444,11 @@ def _final(run: dict) -> float:
     return run['history']['epochs'][-1]['test_acc'] if run['history']['epochs'] else 0.0
 
 
-def _best_lr() -> str:
-    finals = {name: max(_final(r) for r in _runs(name)) for name in ('lr-0.05', 'recipe', 'lr-0.2', 'lr-0.8')}
-    best = max(finals, key=finals.get)
-    return '0.1' if best == 'recipe' else best.split('-')[1]
+def _lr_spread() -> str:
+    """How far apart the final test accuracies of the learning-rate runs end, in words."""
+    finals = [_final(r) for name in ('lr-0.05', 'recipe', 'lr-0.2', 'lr-0.8') for r in _runs(name)[:1]]
+    points = 100 * (max(finals) - min(finals))
+    return 'less than 1 point' if points < 1 else '1 to 5 points' if points <= 5 else 'more than 5 points'
 
 
 def _diverged() -> str:
@@ -594,14 +596,15 @@ EXERCISES: dict[str, Exercise] = {
                 three_blocks=Whole(lambda: _smallest_input(3), 'work backwards: the last transition needs 2 x 2.'),
                 five_blocks=Whole(lambda: _smallest_input(5), 'each extra transition doubles what the stem must leave.')),
     # 04 Training
-    '04.1': ask('Train the CPU recipe with the learning rates 0.05, 0.2 and 0.8 (`experiment(lr=0.8)`). Which of '
-                "0.05, 0.1 (the recipe's), 0.2 and 0.8 ends with the highest test accuracy, and which, if any, "
-                'diverges? Why can a network with batch normalization take such large steps?',
-                'the stored runs of benchmarks/exercise_runs.py agree with you.',
-                best_lr=Choice(('0.05', '0.1', '0.2', '0.8'), None, 'compare the last test accuracy of each run.',
-                               reference=_best_lr),
+    '04.1': ask('Train the CPU recipe with the learning rates 0.05, 0.2 and 0.8 (`experiment(lr=0.8)`). Does any '
+                "of them diverge? How far apart do the final test accuracies of 0.05, 0.1 (the recipe's), 0.2 and "
+                '0.8 end? Why can a network with batch normalization take such large steps?',
+                'with batch normalization and a rate that decays to zero, even 8 times the rate trains.',
                 diverged=Choice(('none', '0.05', '0.2', '0.8', 'several'), None,
-                                'a diverged run stops early, and train says so.', reference=_diverged)),
+                                'a diverged run stops early, and train says so.', reference=_diverged),
+                spread=Choice(('less than 1 point', '1 to 5 points', 'more than 5 points'), None,
+                              'subtract the lowest final test accuracy from the highest (a point is 0.01).',
+                              reference=_lr_spread)),
     '04.2': ask('Train with batch size 64 and with 512 at the same learning rate (`experiment(batch_size=64)`). '
                 'How many updates does an epoch take with each? How do the time per epoch and the accuracy change?',
                 'an epoch is one pass over the 60,000 training images, one update per batch.',

@@ -24,7 +24,9 @@ def words(text: str) -> str:
 
 
 def markdown(name: str) -> str:
-    """All markdown of a notebook, cell after cell, as ``words``."""
+    """All markdown of a notebook, cell after cell (or a markdown file of the repository), as ``words``."""
+    if name.endswith('.md'):
+        return words((NOTEBOOKS.parent / name).read_text(encoding='utf-8'))
     cells = json.loads((NOTEBOOKS / name).read_text(encoding='utf-8'))['cells']
     return words('\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown'))
 
@@ -285,7 +287,22 @@ def explorer_answers_03() -> str:
     return f'(2) About {round(gflops)} GFLOPs per image', f'(3) {last} x {last}'
 
 
+def lecture_slide_count() -> int:
+    from d2l_extras.slides import lecture_slides
+    return sum(len(lecture_slides(json.loads(p.read_text()))) for p in sorted(NOTEBOOKS.glob('0[1-4]_*.ipynb')))
+
+
+def core_lecture_slides() -> str:
+    return f'notebooks 01 to 04 in the RISE slideshow, {lecture_slide_count()} slides'
+
+
+def core_lecture_slides_readme() -> str:
+    return f'Notebooks 01 to 04 are one lecture of {lecture_slide_count()} slides'
+
+
 CLAIMS = [
+    ('00_index.ipynb', core_lecture_slides),
+    ('README.md', core_lecture_slides_readme),
     ('solutions/01_dense_blocks_solutions.ipynb', dense_block_exercise),
     ('solutions/01_dense_blocks_solutions.ipynb', weights_of_six_conv_blocks),
     ('01_dense_blocks.ipynb', explorer_answers_01),
