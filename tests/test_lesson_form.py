@@ -162,3 +162,18 @@ def test_setup_imports_only_what_the_notebook_uses(path):
         ast.unparse(n) for n in setup.body if not isinstance(n, (ast.Import, ast.ImportFrom)))
     unused = sorted(name for name in imported if not re.search(rf'\b{re.escape(name)}\b', rest))
     assert not unused, f'{path.name}: the set-up imports names nothing uses: {unused}'
+
+
+@pytest.mark.parametrize('device_type, name', [('gpu', 'full'), ('cpu', 'cpu-quick')])
+def test_the_training_cell_shows_the_knobs_of_the_named_recipes(device_type, name):
+    """Notebook 04's training cell writes the knobs out as the deck did; they are those of RECIPES[name]."""
+    from types import SimpleNamespace
+
+    from d2l_extras.recipes import RECIPES, Recipe
+    cell = next(source(c) for c in cells(NOTEBOOKS / '04_training.ipynb')
+                if c['cell_type'] == 'code' and 'd2l.try_gpu()' in source(c) and 'Recipe(' in source(c))
+    assert 'lr, num_epochs, batch_size, resize = 0.1, 5, 256, 96' in cell    # the deck's, as it wrote them
+    d2l = SimpleNamespace(try_gpu=lambda: SimpleNamespace(device_type=device_type))
+    scope = {'d2l': d2l, 'Recipe': Recipe}
+    exec(cell, scope)
+    assert scope['recipe'].replace(name=name) == RECIPES[name]
