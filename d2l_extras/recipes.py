@@ -198,6 +198,7 @@ class Measured:
     gpu_sec_per_epoch: float | None  # only the deck's own GPU time is known
     source: str                      # the file in benchmarks/ that holds the runs
     timing: str                      # the file in benchmarks/ whose epochs give the seconds
+    spread: float | None = None      # highest minus lowest final test accuracy over the seeds (None: one seed)
 
 
 #: What the named recipes gave when run; tests/test_recipes.py recomputes every number from benchmarks/.
@@ -205,11 +206,12 @@ MEASURED = {
     'full': Measured(test_acc=0.8765, seeds=1, cpu_sec_per_epoch=239.0,
             gpu_sec_per_epoch=13.2, source='full_cpu.json', timing='full_cpu.json'),
     'full-modern': Measured(test_acc=0.9367, seeds=3, cpu_sec_per_epoch=267.3,
-                   gpu_sec_per_epoch=None, source='full_modern_cpu.json', timing='full_modern_cpu.json'),
+                   gpu_sec_per_epoch=None, source='full_modern_cpu.json', timing='full_modern_cpu.json',
+                   spread=0.0018),
     'cpu-quick': Measured(test_acc=0.9061, seeds=3, cpu_sec_per_epoch=29.4,
-                 gpu_sec_per_epoch=None, source='recipe_search.json', timing='time_to_accuracy.json'),
+                 gpu_sec_per_epoch=None, source='recipe_search.json', timing='time_to_accuracy.json', spread=0.0019),
     'cpu-long': Measured(test_acc=0.9324, seeds=3, cpu_sec_per_epoch=58.6,
-                gpu_sec_per_epoch=None, source='recipe_search.json', timing='recipe_search.json'),
+                gpu_sec_per_epoch=None, source='recipe_search.json', timing='recipe_search.json', spread=0.0012),
 }
 
 
@@ -239,7 +241,8 @@ def expected_minutes(recipe: Recipe, on_gpu: bool) -> float | None:
 
 
 def recipe_table():
-    """The named recipes side by side: size, optimizer, and the test accuracy and minutes they gave."""
+    """The named recipes side by side: size, optimizer, and the test accuracy (mean over the seeds, how many
+    seeds, highest minus lowest) and minutes they gave."""
     import pandas as pd
     rows = {}
     for name, r in RECIPES.items():
@@ -249,6 +252,8 @@ def recipe_table():
         rows[name] = {'px': r.resize, 'batch': r.batch_size, 'epochs': r.epochs, 'optimizer': optimizer,
                       'label smoothing': r.label_smoothing,
                       'test acc': measured and round(measured.test_acc, 3),
+                      'seeds': measured and measured.seeds,
+                      'spread': measured and (round(measured.spread, 3) if measured.spread is not None else '-'),
                       'CPU minutes': measured and round(r.epochs * measured.cpu_sec_per_epoch / 60, 1)}
     return pd.DataFrame(rows).T
 

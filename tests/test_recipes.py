@@ -164,6 +164,10 @@ def test_measured_numbers_are_those_of_the_benchmark_runs(name):
     assert all(len(run) == RECIPES[name].epochs for run in runs)
     finals = [run[-1]['test_acc'] for run in runs]
     assert measured.test_acc == pytest.approx(statistics.mean(finals), abs=5e-4)
+    if measured.seeds == 1:
+        assert measured.spread is None, f'{name}: one seed has no spread'
+    else:
+        assert measured.spread == pytest.approx(max(finals) - min(finals), abs=5e-5)
     times = [epoch['time'] for run in runs_in(measured.timing, name) for epoch in run]
     assert measured.cpu_sec_per_epoch == pytest.approx(statistics.median(times), abs=0.051)   # to 0.1 s
 
@@ -177,3 +181,11 @@ def test_every_named_recipe_was_measured_and_only_the_deck_on_a_gpu():
 def test_the_cpu_recipes_are_candidates_of_the_recipe_search():
     for name in ('cpu-quick', 'cpu-long'):
         assert runs_in('recipe_search.json', name), f'{name} is none of the candidates run in recipe_search.py'
+
+
+def test_recipe_table_shows_the_seeds_and_the_spread_of_every_measured_recipe():
+    table = recipes.recipe_table()
+    for name, measured in recipes.MEASURED.items():
+        row = table.loc[name]
+        assert row['test acc'] == round(measured.test_acc, 3) and row['seeds'] == measured.seeds
+        assert row['spread'] == ('-' if measured.seeds == 1 else round(measured.spread, 3))
