@@ -273,7 +273,8 @@ EXERCISES: dict[str, Exercise] = {
                                    'every conv block adds the growth rate to all it receives: start from 64.'),
                 last_sees=Whole(lambda: ref.dense_block('sees channels'),
                                 'the last conv block sees the input and the outputs of the five before it.')),
-    '01.3': ask('A 3x3 convolution without padding gets an 8 x 8 input: what height and width does it output? '
+    '01.3': ask('A 3x3 convolution without padding gets an 8 x 8 input: what height and width does it output '
+                '(`size`: they are equal)? '
                 'Why can a dense block not concatenate that output with its input?',
                 'without padding the window fits in fewer positions, and concatenation needs equal height and width.',
                 size=Whole(ref.unpadded_size, 'count the positions where a 3 x 3 window fits inside 8 x 8.')),
@@ -287,14 +288,15 @@ EXERCISES: dict[str, Exercise] = {
                               'the l-th term grows linearly with l; what does a sum of such terms do?')),
     # 02 Transition layers
     '02.1': ask('(d2l) Why do transition layers use average pooling rather than max pooling? How many of the 16 '
-                'inputs of a 4 x 4 map receive a gradient through a 2x2 max pooling of stride 2?',
-                'max pooling passes on one input per window, so only those receive a gradient.',
+                'inputs of a 4 x 4 map receive a nonzero gradient through a 2x2 max pooling of stride 2?',
+                'max pooling passes on one input per window, so only those receive a nonzero gradient.',
                 max_pool_inputs=Whole(lambda: ref.inputs_with_gradient('max'),
                                       'a max pooling window sends its gradient to the one input it picked.')),
     '02.2': ask("A transition's 1x1 convolution and its 2x2 average pooling can be swapped: measure the largest "
                 'difference between the two orders on a random input, and say how many times fewer FLOPs '
                 'the convolution needs when the pooling comes first.',
-                'both are linear maps on different axes, so they commute; pooling first leaves a quarter of the positions.',
+                'the convolution mixes channels (a linear map plus a bias), the pooling averages positions, which '
+                'keeps constants: they commute, and pooling first leaves a quarter of the positions.',
                 difference=Between(lambda: (0.0, 1e-4), 'compare pool(conv(x)) with conv(pool(x)): the largest '
                                    'absolute difference should be at the level of float32 rounding.'),
                 flops_ratio=Number(ref.pool_first_saving, 'a 2x2 pooling of stride 2 keeps one position of every 2 x 2.')),
@@ -303,10 +305,10 @@ EXERCISES: dict[str, Exercise] = {
                 'floor(theta x 192) = 64 for every theta from 1/3 up to (not including) 65/192.',
                 theta=Between(ref.theta_bounds, 'the transition keeps floor(theta x 192) channels.')),
     '02.4': ask('What happens with theta = 0.001 after a block with 192 channels: how many channels would the '
-                'transition keep? What should the code do then?',
+                "paper's rule floor(theta x 192) keep? Should the code then raise an error, or build the layer?",
                 'floor(0.192) = 0: a layer with no channels is meaningless, so the code should refuse it and say why.',
                 channels=Whole(lambda: ref.kept_channels(0.001, 192), 'the transition keeps floor(theta x 192) channels.'),
-                should=Choice(('raise an error', 'keep 0 channels', 'keep 1 channel'), '69aede475d7c',
+                should=Choice(('raise an error', 'build the layer'), '69aede475d7c',
                               'would a layer with no output channels compute anything a later layer could use?')),
     # 03 The DenseNet model
     '03.1': ask("(d2l) Why has DenseNet fewer parameters than ResNet? Count the weights of one 3x3 convolution of "
@@ -321,18 +323,22 @@ EXERCISES: dict[str, Exercise] = {
                 mib_224=Number(lambda: ref.mib_per_image(224), 'costs(densenet(), image_size=224) counts them.', rel=0.01),
                 times_96=Number(lambda: ref.mib_per_image(224) / ref.mib_per_image(96),
                                 'divide by the activations of a 96 x 96 image.', rel=0.02)),
-    '03.3': ask('(d2l) Build the DenseNet-169 layout of the paper\'s Table 1, (6, 12, 32, 32) conv blocks, with '
-                "`densenet`, for ImageNet's 3-channel images and 1000 classes.",
+    '03.3': ask("(d2l) With `densenet`, build a DenseNet with the layout of the paper's DenseNet-169 (Table 1): "
+                "(6, 12, 32, 32) conv blocks and ImageNet's 1000 classes, without the paper's 1x1 bottlenecks "
+                '(notebook 05 adds them). The check counts its parameters for a 3-channel 224 x 224 image.',
                 'the layout changes the depth only; growth rate 32 and the halving transitions stay.',
                 densenet169=Code(ref.densenet169_test, ref.is_hybrid_block, 'a network (a HybridBlock), e.g. densenet(...)')),
     '03.4': ask("The deck's model has 224,280 more parameters than the corrected one. Which is the first layer "
                 'whose parameters differ? Why did the deck\'s model still train without an error?',
                 'the second transition gets the intended 224 channels but outputs 160 instead of 112; '
                 'Gluon infers every input size, so nothing fails.',
-                first_layer=Choice(('transition 1', 'dense block 2', 'transition 2', 'dense block 3', 'the dense layer'),
+                first_layer=Choice(('transition 1', 'dense block 2', 'transition 2', 'dense block 3',
+                                    'the final Dense layer'),
                                    'e77602d20e43', 'find the first transition whose output the deck sizes from a '
                                    'counter that was never halved.')),
-    '03.5': ask('What is the smallest input size for a DenseNet with 3 dense blocks? With 5?',
+    '03.5': ask('The stem\'s two stride-2 layers map a size n to ceil(n / 2) each, and each transition\'s 2x2 '
+                'pooling maps n to floor(n / 2) and needs n >= 2. What is the smallest input size for a DenseNet '
+                'with 3 dense blocks? With 5?',
                 'the stem divides by 4 (rounding up), each of the n - 1 transitions by 2: 2^(n+1) - 3.',
                 three_blocks=Whole(lambda: ref.smallest_input(3), 'work backwards: the last transition needs 2 x 2.'),
                 five_blocks=Whole(lambda: ref.smallest_input(5), 'each extra transition doubles what the stem must leave.')),
@@ -353,14 +359,14 @@ EXERCISES: dict[str, Exercise] = {
                                  'and count the last, smaller batch too.'),
                 updates_512=Whole(lambda: ref.updates_per_epoch(512), 'divide the training images by the batch size, '
                                   'and count the last, smaller batch too.')),
-    '04.3': ask('How much of the work of a 96 px image is an image at 64 px, and one at the 32 px of the CPU '
-                'recipe (forward FLOPs)?',
-                'the work grows with the number of pixels: (64/96)^2 and (32/96)^2.',
-                at_64=Number(lambda: ref.work_of_96(64), 'compare the pixels of the two sizes.'),
-                at_32=Number(lambda: ref.work_of_96(32), 'compare the pixels of the two sizes.')),
-    '04.4': ask("Train the deck's uncorrected model with the same recipe (`experiment(model='densenet-deck')`). "
-                'How many times the parameters of the corrected model has it, and does the bug cost accuracy, '
-                'gain accuracy, or stay within the spread of seeds?',
+    '04.3': ask('What share of the work (forward FLOPs) of a 96 px image is an image at 48 px, and one at 64 px?',
+                'the work grows with the number of pixels: (48/96)^2 and (64/96)^2.',
+                at_48=Number(lambda: ref.work_of_96(48), 'compare the pixels of the two sizes.'),
+                at_64=Number(lambda: ref.work_of_96(64), 'compare the pixels of the two sizes.')),
+    '04.4': ask("Train the deck's uncorrected model with the CPU recipe, seeds 0, 1 and 2 "
+                "(`experiment(model='densenet-deck', seed=1)`), next to the recipe's own seeds (`experiment(seed=1)`; "
+                'about 10 minutes in all on a CPU). How many times the parameters of the corrected model has it, and '
+                'does the bug cost accuracy, gain accuracy, or stay within the spread of seeds?',
                 "the extra width sits where the maps are small, and seeds move the result as much as the bug.",
                 params_ratio=Number(ref.deck_params_ratio, 'divide the two parameter counts of notebook 03.', rel=0.01),
                 accuracy=Choice(('costs accuracy', 'gains accuracy', 'within the spread of seeds'), None,
@@ -372,20 +378,21 @@ EXERCISES: dict[str, Exercise] = {
                 'weights alone: 9ck > 4kc + 36k^2 when c > 7.2k; the batch normalizations add a little.',
                 channels=Whole(ref.bottleneck_pays_from, 'compare 9ck with 4kc + 36k^2, then add the batch norms.')),
     '05.2': ask("DenseNet-BC at the deck's size (4 layers per block, k = 32) has more parameters than the lesson's "
-                'DenseNet-C. Which layers cost more, and from how many layers per block on is DenseNet-BC smaller?',
+                'DenseNet-C. Which layers cost more, and from how many layers per block on is DenseNet-BC smaller '
+                'than DenseNet-C with the same layers per block?',
                 'in short blocks the layers see fewer than 7.2k channels, where a 4k bottleneck costs more than it saves.',
                 costly=Choice(('the 1x1 bottlenecks', 'the 3x3 convolutions', 'the transitions', 'the stem'),
-                              'debe78099309', 'which layers does DenseNet-B add?'),
+                              'debe78099309', 'count the parameters of each kind of layer in both versions.'),
                 layers=Whole(ref.bc_smaller_from, 'count the parameters of both for 5, 6, 7, ... layers per block.')),
     '05.3': ask('Using the quadratic fit of the hybridized curve, predict the activation memory (MiB) of a step '
                 'with 48 layers per block. What share of it would a linear-memory implementation keep, if the '
-                'line through the first two measured points held?',
+                'line through the first two points of the hybridized curve (L = 1 and 2, the activations column) held?',
                 'memory that grows by the same amount per layer falls far behind a quadratic at 48 layers.',
                 mib=Number(lambda: ref.quadratic_fit_at(48), 'evaluate the fit at 48.', rel=0.01),
                 share=Number(lambda: ref.linear_share_at(48), 'extend the line through the first two points to 48.',
                              rel=0.05)),
-    '05.4': ask("Add the lesson's model with growth rate 16 to the comparison (one line in MODELS). How many "
-                'parameters has it, and what share of the activations of the growth-32 model?',
+    '05.4': ask("Add the lesson's model with growth rate 16 to the comparison. How many parameters has it, and "
+                'what share of the activations of the growth-32 model?',
                 "the stem's 64 channels at 48 x 48 and 24 x 24 do not shrink with the growth rate.",
                 params=Whole(lambda: int(ref.k16('params')), 'read the params column of its row.'),
                 activation_share=Number(lambda: ref.k16('share'), 'divide its activations by those of densenet.',

@@ -58,7 +58,7 @@ RIGHT = {
     '03.5': {'three_blocks': 13, 'five_blocks': 61},
     '04.1': {'diverged': 'none', 'spread': 'less than 1 point'},
     '04.2': {'updates_64': 938, 'updates_512': 118},
-    '04.3': {'at_64': 0.444, 'at_32': 0.111},
+    '04.3': {'at_48': 0.248, 'at_64': 0.444},
     '04.4': {'params_ratio': 1.296, 'accuracy': 'within the spread of seeds'},
     '05.1': {'channels': 233},
     '05.2': {'costly': 'the 1x1 bottlenecks', 'layers': 7},
@@ -67,7 +67,7 @@ RIGHT = {
     '05.5': {'batch': 186},
 }
 #: A well-formed wrong value for every answer.
-WRONG = {'DenseMLPBlock': AddingMLPBlock, 'growth': 'linear', 'should': 'keep 1 channel', 'first_layer': 'transition 1',
+WRONG = {'DenseMLPBlock': AddingMLPBlock, 'growth': 'linear', 'should': 'build the layer', 'first_layer': 'transition 1',
          'costly': 'the stem', 'spread': 'more than 5 points', 'diverged': 'several', 'accuracy': 'gains accuracy',
          'densenet169': densenet(32, (6, 12, 24, 16), num_classes=1000), 'difference': 0.5, 'theta': 0.5}
 

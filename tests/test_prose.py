@@ -74,10 +74,9 @@ def deck_channel_story() -> str:
     blocks = [deck[f'dense block {i}'] for i in (1, 2, 3)]
     transitions = [deck[f'transition {i}'] for i in (1, 2, 3)]
     assert transitions == [c // 2 for c in counter]
-    halving = ', '.join(f'{b} → {b // 2}' for b in blocks)
     return (f'So the count runs {joined(counter)} while the blocks really output {joined(blocks)}, and the '
-            f'transitions output half the count ({joined(transitions)}) instead of halving what they get '
-            f'({halving}).')
+            f'transitions output half the count ({joined(transitions)}) instead of half of what they get '
+            f'({joined(b // 2 for b in blocks)}).')
 
 
 def first_printout() -> str:
@@ -201,7 +200,7 @@ def resnet_comparison() -> str:
     assert abs(lesson['params'] / quarter['params'] - 1) < 0.1 and round(resnet['params'] / lesson['params']) == 15
     assert lesson['FLOPs'] < resnet['FLOPs'] / 2
     assert lesson['activation bytes'] > max(quarter['activation bytes'], resnet['activation bytes'])
-    return ("the lesson's DenseNet has about the parameters of the quarter-width ResNet-18 and a\nfifteenth of "
+    return ("The lesson's DenseNet has about the parameters of the quarter-width ResNet-18 and a\nfifteenth of "
             "ResNet-18's, and less than half of ResNet-18's compute")
 
 
@@ -211,7 +210,7 @@ def bc_smaller_from() -> str:
                               num_classes=10, use_bias=True))['params']
     first = next(L for L in range(1, 20) if params(L, 4) < params(L, None))
     assert first == 7
-    return 'from how many layers per block on is DenseNet-BC smaller?'
+    return 'from how many layers per block on is DenseNet-BC smaller than DenseNet-C with the same layers per block?'
 
 
 def measured_vs_counted() -> str:
@@ -268,15 +267,29 @@ def growth_rate_16() -> str:
             f"the lesson's model, but {share['activation bytes']} of its activations")
 
 
-def explorer_answers_01() -> str:
-    arrows = {L: L * (L + 1) // 2 for L in (4, 8)}
-    assert arrows == {L: L + L * (L - 1) // 2 for L in (4, 8)}   # into the conv blocks, plus into the output
-    return f'{arrows[4]} for 4, {arrows[8]} for 8'
+def explorer_answers_01() -> tuple[str, ...]:
+    # the arc diagram joins every node to every later one: input, L conv blocks, output
+    into_convs = {L: sum(range(1, L + 1)) for L in (4, 8)}              # conv block l gets l arrows
+    with_output = {L: into_convs[L] + L + 1 for L in (4, 8)}
+    k = next(k for k in range(1, 65) if dense_block_table(k, 4, 64)['output channels'].iloc[-1] == 128)
+    params = {k: dense_block_table(k, 2, 3)['params'].sum() for k in (10, 20)}
+    return (f'{into_convs[4]} for 4, {into_convs[8]} for 8', f'{with_output[4]} and {with_output[8]}',
+            f'(2) {k}: 64 + 4 x {k} = 128',
+            f'{params[10]:,} to {params[20]:,} parameters')
 
 
 def explorer_answers_02() -> str:
     from d2l_extras.sizes import transition_channels
     return (f'(1) {transition_channels(192, 0.25)}.', f'theta = 0.05 ({transition_channels(192, 0.05)} channels')
+
+
+def explorer_answers_05() -> tuple[str, ...]:
+    def count(bn, theta):
+        return total(DenseNet(growth_rate=32, block_config=(4, 4, 4, 4), bn_size=bn, compression=theta,
+                              num_classes=10, use_bias=True))['params']
+    plain = count(None, 1.0)
+    return (f'θ = 0.6 keeps {percent(count(None, 0.6) / plain)} (0.55 keeps {percent(count(None, 0.55) / plain)})',
+            f'even θ = 0.1 leaves DenseNet-BC with {count(4, 0.1):,}', f"DenseNet-C's {count(None, 0.5):,} parameters")
 
 
 def explorer_answers_03() -> str:
@@ -326,6 +339,7 @@ CLAIMS = [
     ('04_training.ipynb', label_smoothing_target),
     ('04_training.ipynb', smoothed_loss_floor),
     ('05_beyond_the_deck.ipynb', deck_counter_path),
+    ('05_beyond_the_deck.ipynb', explorer_answers_05),
     ('05_beyond_the_deck.ipynb', bc_corners),
     ('05_beyond_the_deck.ipynb', widest_input_after_compression),
     ('05_beyond_the_deck.ipynb', resnet_comparison),
