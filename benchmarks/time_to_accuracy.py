@@ -8,7 +8,8 @@ reached, the process CPU time, the load average and how many cores other process
 (they slow a run down: time on an idle machine). ``--epochs`` times only the first epochs of a long recipe
 (its seconds per epoch); ``--seed`` another seed than the recipe's. Results go to
 ``benchmarks/time_to_accuracy.json``, one entry per recipe (with its own seed), with the processor and the
-date; ``--entry FILE`` writes the entry to FILE instead (``benchmarks/deck_on_a_laptop.py`` collects them).
+date; ``--entry FILE`` writes the entry to FILE instead (``benchmarks/recipe_candidates.py`` collects them).
+``--recipe`` also takes the name of a candidate of ``benchmarks/recipe_candidates.py``.
 """
 from __future__ import annotations
 
@@ -34,8 +35,10 @@ OUT = pathlib.Path(__file__).with_name('time_to_accuracy.json')
 
 def main() -> None:
     from d2l_extras.recipes import RECIPES
+    from recipe_candidates import CANDIDATES   # benchmarks/recipe_candidates.py, next to this script
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--recipe', default='cpu-quick', choices=sorted(RECIPES))
+    parser.add_argument('--recipe', default='cpu-quick', choices=sorted(RECIPES) + sorted(CANDIDATES),
+                        help='a named recipe, or a candidate of benchmarks/recipe_candidates.py')
     parser.add_argument('--epochs', type=int, help='time only this many epochs (default: all of the recipe)')
     parser.add_argument('--target', type=float, default=0.90)
     parser.add_argument('--seed', type=int, help="the seed (default: the recipe's)")
@@ -43,11 +46,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from mxnet import npx
-    from d2l_extras.recipes import build_model, get_recipe, load_data
+    from d2l_extras.recipes import build_model, load_data
     from d2l_extras.training import train
 
     npx.set_np()
-    recipe = get_recipe(args.recipe)
+    recipe = RECIPES[args.recipe] if args.recipe in RECIPES else CANDIDATES[args.recipe][0]
     if args.epochs:
         recipe = recipe.replace(epochs=args.epochs)
     if args.seed is not None:
@@ -74,7 +77,8 @@ def main() -> None:
              'date': datetime.date.today().isoformat(),
              'command': f'python benchmarks/time_to_accuracy.py --recipe {args.recipe}'
                         + (f' --epochs {args.epochs}' if args.epochs else '')
-                        + (f' --seed {args.seed}' if args.seed is not None else '')}
+                        + (f' --seed {args.seed}' if args.seed is not None else '')
+                        + (f' --target {args.target}' if args.target != 0.90 else '')}
     if args.entry:
         write_json(args.entry, entry)
     else:
