@@ -54,6 +54,9 @@ CANDIDATES = {
     # Three dense blocks instead of four (the last, 1x1 maps at 32 px, does little), 4 epochs.
     'quick-244-4ep': (_QUICK.replace(name='quick-244-4ep', convs_per_block=(2, 4, 4), epochs=4, lr=0.2),
                       'three dense blocks 2,4,4, 4 epochs, lr 0.2'),
+    # The same with 3 epochs: under the budget by its cost, if the accuracy holds.
+    'quick-244-3ep': (_QUICK.replace(name='quick-244-3ep', convs_per_block=(2, 4, 4), epochs=3, lr=0.2),
+                      'three dense blocks 2,4,4, 3 epochs, lr 0.2'),
 }
 
 
