@@ -64,3 +64,14 @@ def test_the_stored_runs_are_of_the_named_recipes():
         recipe = Recipe.from_dict(run['recipe'])
         assert not set(recipe.differences(rc.recipe(run['name']))) - {'seed'}, run['name']
         assert {'date', 'command', 'cpu', 'other_processes_cores'} <= set(run)
+
+
+def test_a_busy_run_is_run_once_more_and_the_clean_one_counts():
+    names = ['quick-2444-3ep']
+    runs = [fake('cpu-quick', 0, 60, 0.907), fake('quick-2444-3ep', 0, 90, 0.914, others=1.0)]
+    assert rc.next_run(runs, names) == ('quick-2444-3ep', 0)
+    runs.append(fake('quick-2444-3ep', 0, 63, 0.916))
+    assert rc.next_run(runs, names) == ('cpu-quick', 1)
+    assert rc.verdicts(runs)['quick-2444-3ep']['ratios'] == {0: 63 / 60}
+    runs[-1]['other_processes_cores'] = 1.0                  # busy twice: not run a third time
+    assert rc.next_run(runs, names) == ('cpu-quick', 1)
