@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/recipe_candidates.py --next     # the next run of the schedule (1-3 minutes)
     .venv/bin/python benchmarks/recipe_candidates.py --table    # the runs so far, and the verdict
     .venv/bin/python benchmarks/recipe_candidates.py --next --names quick-2444-3ep   # baseline + one candidate
+    .venv/bin/python benchmarks/recipe_candidates.py --run quick-244-3ep 2          # one run, out of the schedule
 
 The goal ("the deck on a laptop"): a recipe reaches the deck's GPU result, 0.915 test accuracy (the mean
 over seeds 0, 1 and 2, none below 0.910), within 1.1 times the wall time of today's ``cpu-quick`` measured
@@ -154,6 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--next', action='store_true', help='run the next missing run of the schedule')
     parser.add_argument('--table', action='store_true', help='only print the table (the default)')
+    parser.add_argument('--run', nargs=2, metavar=('NAME', 'SEED'), help='run this one (out of the schedule)')
     parser.add_argument('--names', default=','.join(CANDIDATES),
                         help='the candidates to schedule, comma-separated (default: all: %(default)s)')
     args = parser.parse_args()
@@ -161,8 +163,10 @@ def main() -> None:
     unknown = sorted(set(names) - set(CANDIDATES))
     if unknown:
         parser.error(f'unknown candidate(s) {", ".join(unknown)}; the candidates are {", ".join(CANDIDATES)}')
-    if args.next:
-        todo = next_run(load(), names)
+    if args.next or args.run:
+        todo = (args.run[0], int(args.run[1])) if args.run else next_run(load(), names)
+        if todo[0] != BASELINE and todo[0] not in CANDIDATES:
+            parser.error(f'unknown recipe {todo[0]}')
         if todo is None:
             print('every run of the schedule is there')
         else:
