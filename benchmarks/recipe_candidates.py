@@ -1,4 +1,4 @@
-"""Candidates for notebook 04's CPU recipe, each timed against today's ``cpu-quick`` in the same session.
+"""Candidates for notebook 04's CPU recipe, each timed against today's ``cpu-quick`` side by side.
 
     .venv/bin/python benchmarks/recipe_candidates.py --next     # the next run of the schedule (1-3 minutes)
     .venv/bin/python benchmarks/recipe_candidates.py --table    # the runs so far, and the verdict
@@ -7,7 +7,7 @@
 
 The goal ("the deck on a laptop"): a recipe reaches the deck's GPU result, 0.915 test accuracy (the mean
 over seeds 0, 1 and 2, none below 0.910), within 1.1 times the wall time of today's ``cpu-quick`` measured
-in the same session on the same machine (the deck's GPU took about 66 s of training; machines of this kind
+side by side on the same machine (the deck's GPU took about 66 s of training; machines of this kind
 differ up to 2x, so the budget is relative).
 
 A candidate is ``cpu-quick`` with a few fields replaced (``CANDIDATES``), so adopting one is one line in
