@@ -14,6 +14,13 @@ class LivePlot:
     def __init__(self, num_epochs: int, title: str = '') -> None:
         import matplotlib.pyplot as plt
         from IPython.display import display
+
+        from .recipes import RANGES
+        from .sizes import check_int
+        epochs = RANGES['epochs']
+        num_epochs = check_int('num_epochs', num_epochs, epochs.low, epochs.high)   # the x axis: 0 to num_epochs
+        if not isinstance(title, str):
+            raise ValueError(f'title must be a string, got {title!r}')
         self.fig, self.ax = plt.subplots(figsize=(4.5, 3), layout='constrained')
         self.title, self.num_epochs = title, num_epochs
         self.stop: tuple[float, str] | None = None
