@@ -339,15 +339,13 @@ def _run_epochs(net, trainer, train_iter, test_iter, recipe: Recipe, devices: li
                     run.save_epoch(net, trainer, recipe, history, changes, devices)
                     saved = len(history)
                 display.done(history.epochs[-1])
-        if run is not None and (len(history) > before or not (run.path / FINAL).is_file()):
-            run.save_final(net)
+        if run is not None:                     # final.params; on a resume with nothing to train, repairs said
+            run.finish(recipe, history, changes, devices, log=display.log if len(history) == before else None)
     except KeyboardInterrupt:
         mx.nd.waitall()                         # let queued operations finish before anyone reads again
         del history.epochs[saved if run is not None else len(history):]
         history.interrupted = True
-        kept = (f'epoch {saved} kept in {run.path}' if run is not None and saved else
-                f'{len(history)} complete epoch(s) in the returned history')
-        display.stopped(f'interrupted during epoch {epoch}: {kept}')
+        display.stopped(_interrupted(epoch, saved, recipe, run, len(history)))
     except Diverged as error:
         mx.nd.waitall()
         kept = f'; epoch {saved} is kept in {run.path}' if run is not None and saved else ''
@@ -355,6 +353,19 @@ def _run_epochs(net, trainer, train_iter, test_iter, recipe: Recipe, devices: li
         display.stopped(history.diverged, x=error.at)
     finally:
         display.close()
-    if run is not None and (history.interrupted or history.diverged):
+    if run is not None and (history.diverged or (history.interrupted and saved)):
         with contextlib.suppress(Exception):    # the checkpoint is what counts; the metrics say how it ended
             run.save_metrics(recipe, history, changes, devices)
+
+
+def _interrupted(epoch: int, saved: int, recipe: Recipe, run: RunFolder | None, kept: int) -> str:
+    """What Ctrl-C kept, in words for whoever pressed it (a terminal or a notebook)."""
+    if run is None:
+        return f'interrupted during epoch {epoch}: {kept} complete epoch(s) in the returned history'
+    if saved == recipe.epochs:
+        return (f'interrupted while writing {FINAL}: all {saved} epochs are kept in {run.path}; resuming '
+                f'(--resume, resume=True) writes it')
+    if saved:
+        return f'interrupted during epoch {epoch}: epoch {saved} kept in {run.path}'
+    return (f'interrupted during epoch {epoch}, before the first checkpoint (at the end of epoch 1): nothing was '
+            'saved; start again the same way')
