@@ -11,6 +11,7 @@ One concern per module:
 - ``memory``: the measured memory of one training step;
 - ``data``: Fashion-MNIST offline (find, check, batch, show);
 - ``devices``: GPUs that really work, and why not;
+- ``cores``: the other MXNet processes computing on this machine (``use_all_cores`` shares the cores);
 - ``training``, ``recipes``, ``evaluation``, ``train`` (the CLI): training, notebook 04;
 - ``speedups``: faster CPU training without changing the lesson's code;
 - ``navigation``, ``slides``: the notebooks' links and the offline slide decks.
@@ -20,22 +21,34 @@ Importing the package loads nothing heavy and downloads nothing.
 import os
 import random
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 __version__ = '0.1.0'
 REQUIRED = {'mxnet': '1.9.1', 'd2l': '1.0.3'}   # mxnet-cu112 stands in for mxnet on a GPU machine
 
 
 def use_all_cores() -> None:
-    """Let MXNet use every CPU core; call it before ``import mxnet`` (an ``OMP_NUM_THREADS`` you set wins).
+    """Let MXNet use every CPU core, or its share beside other MXNet processes that are computing; call it
+    before ``import mxnet`` (an ``OMP_NUM_THREADS`` you set wins).
 
     MXNet 1.9 starts one OpenMP thread per two cores (it assumes hyper-threading), which leaves half of
-    a laptop's cores idle: on 2 cores, training runs about 1.6 times faster with both.
+    a laptop's cores idle: on 2 cores, training runs about 1.6 times faster with both. But two trainings
+    that each take every core slow each other down about fourfold (benchmarks/RESULTS.md): beside busy
+    MXNet processes, this one takes cores / (1 + their number) threads, and says so in one line on stderr.
     """
-    os.environ.setdefault('OMP_NUM_THREADS', str(os.cpu_count() or 1))
+    if 'OMP_NUM_THREADS' in os.environ:
+        return
+    from . import cores
+    count, busy = os.cpu_count() or 1, cores.busy_mxnet_processes()
+    threads = max(1, count // (1 + busy))
+    os.environ['OMP_NUM_THREADS'] = str(threads)
+    if threads < count:
+        print(f'note: {busy} other MXNet process(es) busy on the {count} cores of this machine: using {threads} '
+              f'thread(s), not {count} (two trainings that each take every core slow each other down about '
+              'fourfold); set OMP_NUM_THREADS to choose', file=sys.stderr)
 
 
 def _installed(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version   # here: importing the package stays instant
     for name in (package, 'mxnet-cu112') if package == 'mxnet' else (package,):
         try:
             return version(name)
