@@ -31,9 +31,9 @@ def use_all_cores() -> None:
     before ``import mxnet`` (an ``OMP_NUM_THREADS`` you set wins).
 
     MXNet 1.9 starts one OpenMP thread per two cores (it assumes hyper-threading), which leaves half of
-    a laptop's cores idle: on 2 cores, training runs about 1.6 times faster with both. But two trainings
-    that each take every core slow each other down about fourfold (benchmarks/RESULTS.md): beside busy
-    MXNet processes, this one takes cores / (1 + their number) threads, and says so in one line on stderr.
+    a laptop's cores idle: on 2 cores, training runs 1.26 to 1.8 times faster with both. But two trainings
+    that each take every core of 2 run 4.6 times slower each (benchmarks/RESULTS.md): beside busy MXNet
+    processes, this one takes cores / (1 + their number) threads, and says so in one line on stderr.
     """
     if 'OMP_NUM_THREADS' in os.environ:
         return
@@ -43,8 +43,8 @@ def use_all_cores() -> None:
     os.environ['OMP_NUM_THREADS'] = str(threads)
     if threads < count:
         print(f'note: {busy} other MXNet process(es) busy on the {count} cores of this machine: using {threads} '
-              f'thread(s), not {count} (two trainings that each take every core slow each other down about '
-              'fourfold); set OMP_NUM_THREADS to choose', file=sys.stderr)
+              f'thread(s), not {count} (trainings that each take every core slow each other down several times '
+              'over); set OMP_NUM_THREADS to choose', file=sys.stderr)
 
 
 def _installed(package: str) -> str | None:
