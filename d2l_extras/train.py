@@ -13,7 +13,8 @@ be asked for) or ``--overwrite`` (start over).
 Exit codes: 0 done; 2 refused before training, with a one-line error (a flag, the recipe, the data, the
 devices, the memory, the run folder, the checkpoint); 3 the run failed (its loss diverged, or a file
 could not be written; the last complete epoch is kept); 130 Ctrl-C (the last complete epoch is kept).
-Ctrl-C says one line at every moment, also while Python loads MXNet (the first 2 s).
+Ctrl-C says one line at every moment from this module's first line on, also while Python loads MXNet
+(the first 2 s); only the interpreter's own start-up before it (some 20 ms) is Python's.
 """
 from __future__ import annotations
 
