@@ -14,9 +14,11 @@ EXTRA := $(if $(filter 1,$(GPU)),gpu,cpu)
 STAMP := $(VENV)/.installed-$(EXTRA)
 # A hung kernel must not hang CI: every notebook run has an outer limit too.
 NBVAL_TIMEOUT ?= 1800
-# MXNet 1.9 starts one OpenMP thread per two cores unless told (it assumes hyper-threading):
-# on a 2-core laptop that halves the speed of every notebook and test. Use every core.
-export OMP_NUM_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
+# MXNet 1.9 starts one OpenMP thread per two cores unless told (it assumes hyper-threading): on a 2-core
+# laptop that halves the speed of every notebook and test. The tests use every core. `make lab` leaves the
+# choice to the notebooks' check_environment() (d2l_extras.use_all_cores): every core, or a share of them
+# when other MXNet processes are already computing. An OMP_NUM_THREADS you set wins in both.
+unit nbval: export OMP_NUM_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 
 PYTHON311 := $(shell for p in python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \

@@ -126,3 +126,36 @@ def test_beside_a_busy_mxnet_process_use_all_cores_takes_its_share_and_says_so(m
     finally:
         spinner.kill()
         spinner.wait()
+
+
+def make_env(tmp_path, target, **env):
+    """The OMP_NUM_THREADS that ``make TARGET`` gives the program it starts (JupyterLab, pytest), with a stand-in
+    venv whose python and jupyter only say what they got (the set-up stamps are newer than what they stand on)."""
+    import os
+    import subprocess
+    venv = tmp_path / 'venv'
+    (venv / 'bin').mkdir(parents=True, exist_ok=True)
+    for name in ('python', 'jupyter'):
+        tool = venv / 'bin' / name
+        tool.write_text('#!/bin/sh\necho "OMP_NUM_THREADS=${OMP_NUM_THREADS-unset}"\n')
+        tool.chmod(0o755)
+    settings = venv / 'share' / 'jupyter' / 'lab' / 'settings' / 'overrides.json'
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    for stamp in (venv / '.installed-cpu', settings):
+        stamp.write_text('')
+        os.utime(stamp, (2 ** 31, 2 ** 31))              # newer than pyproject.toml and jupyterlab/overrides.json
+    clean = {k: v for k, v in os.environ.items() if k not in ('OMP_NUM_THREADS', 'MAKEFLAGS', 'MFLAGS', 'MAKELEVEL')}
+    done = subprocess.run(['make', '-s', '-C', str(ROOT), f'VENV={venv}', target], env={**clean, **env},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return set(re.findall(r'^OMP_NUM_THREADS=(\S+)$', done.stdout, flags=re.M))
+
+
+def test_make_test_uses_every_core_and_make_lab_lets_the_notebooks_share_them(tmp_path):
+    """A kernel of `make lab` must not inherit OMP_NUM_THREADS: use_all_cores gives it a share of the cores
+    beside other MXNet processes, which an inherited value would switch off."""
+    import os
+    assert make_env(tmp_path, 'nbval') == {str(len(os.sched_getaffinity(0)))}   # nproc's count
+    assert make_env(tmp_path, 'lab') == {'unset'}
+    assert make_env(tmp_path, 'lab', OMP_NUM_THREADS='1') == {'1'}           # what the user sets wins
+    assert make_env(tmp_path, 'nbval', OMP_NUM_THREADS='1') == {'1'}
