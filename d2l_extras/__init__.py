@@ -57,8 +57,24 @@ def _installed(package: str) -> str | None:
     return None
 
 
+def show_figures_inline() -> None:
+    """In a notebook, show every matplotlib figure as an image from now on (``%matplotlib inline``).
+
+    Without it a figure can show as text, ``<Figure size 900x240 with 2 Axes>``: matplotlib-inline registers
+    the figures' PNG output when pyplot loads its backend, which matplotlib 3.7.2 does only at the first
+    pyplot figure; and under IPython 9.16 or newer that first load fails half-way (pyplot's
+    ``install_repl_displayhook`` imports ``IPython.core.pylabtools.backend2gui``, removed in 9.16), so
+    matplotlib-inline defers the registration until that cell has finished. A ``Figure`` made without
+    pyplot (the explorers') never triggers it at all. ``%matplotlib inline`` registers it at once.
+    """
+    shell = sys.modules['IPython'].get_ipython() if 'IPython' in sys.modules else None
+    if shell is not None and 'ipykernel' in sys.modules:
+        shell.run_line_magic('matplotlib', 'inline')
+
+
 def check_environment(seed: int = 0) -> None:
-    """The notebooks' set-up in one line: Python 3.11, MXNet 1.9.1 and d2l 1.0.3, every CPU core, fixed seeds.
+    """The notebooks' set-up in one line: Python 3.11, MXNet 1.9.1 and d2l 1.0.3, every CPU core, fixed seeds,
+    figures shown as images.
 
     Raises a RuntimeError that says how to fix a wrong Python or package version. Call it before MXNet is
     imported, so that MXNet starts with all cores (``use_all_cores``).
@@ -75,8 +91,7 @@ def check_environment(seed: int = 0) -> None:
         use_all_cores()
     import mxnet as mx
     import numpy as onp
-    if 'ipykernel' in sys.modules:     # a notebook: pyplot sets up inline figures, also for bare Figures
-        import matplotlib.pyplot  # noqa: F401
+    show_figures_inline()
     mx.random.seed(seed)
     onp.random.seed(seed)
     random.seed(seed)

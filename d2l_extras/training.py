@@ -101,7 +101,8 @@ def prepare_net(net, recipe: Recipe, devices: list[mx.Context]) -> None:
 
 
 class Display:
-    """What a run shows: the deck's line per epoch, a progress bar, the live plot, a few updates per epoch."""
+    """What a run shows: the deck's line per epoch, the live plot (in a notebook) or a progress bar, a few updates
+    per epoch."""
 
     def __init__(self, recipe: Recipe, train_iter, history: History, plot: bool, progress: bool,
                  log: Callable[[str], None]) -> None:
@@ -114,9 +115,14 @@ class Display:
             self.live.add(e.epoch, train_loss=e.loss, train_acc=e.train_acc, test_acc=e.test_acc)
 
     def start(self, epoch: int) -> None:
-        """A fresh progress bar for the epoch."""
-        if self.progress:
-            from tqdm.auto import tqdm
+        """A fresh progress bar for the epoch, unless the live plot shows the progress (its title).
+
+        The bar is text (a terminal's, or a notebook's stderr), never a widget: a notebook saved during or
+        after training would keep the views of bars whose widgets are gone ("Error displaying widget: model
+        not found" when it is opened again).
+        """
+        if self.progress and not self.live:
+            from tqdm.std import tqdm
             self.bar = tqdm(total=self.images, unit='img', leave=False, mininterval=1.0,
                             desc=f'epoch {epoch}/{self.recipe.epochs}')
 
@@ -288,7 +294,7 @@ def train(net, train_iter: Iterable, test_iter: Iterable, recipe: Recipe, device
         resume: continue from the checkpoint in ``run_dir`` (more epochs allowed, nothing else changed).
         overwrite: delete the run in ``run_dir`` and start over.
         plot: draw the live plot (default: only inside a notebook).
-        progress: show a tqdm progress bar.
+        progress: show the progress: a text progress bar, or the live plot's title when it is drawn.
         log: where the per-epoch lines and notes go.
     Returns:
         The :class:`~d2l_extras.history.History`; ``interrupted`` after Ctrl-C (the last complete epoch

@@ -382,6 +382,16 @@ def test_the_live_plot_survives_an_infinite_loss_and_marks_the_stop():
     assert plot.ax.get_title() == 'diverged at epoch 2, batch 1'
 
 
+def test_the_live_plot_title_says_how_much_of_the_run_is_done():
+    plot = LivePlot(4, title='tiny')
+    assert plot.ax.get_title() == 'tiny: 0% of 4 epochs' and plot.ax.get_legend() is None
+    plot.add(0.5, train_loss=1.2, train_acc=0.5)
+    plot.add(1.0, test_acc=0.6)                     # one point per epoch: drawn as a marker from the first
+    assert plot.ax.get_title() == 'tiny: 25% of 4 epochs'
+    assert [line.get_marker() for line in plot.ax.get_lines()][-1] == 'o'
+    assert LivePlot(1).ax.get_title() == '0% of 1 epoch'
+
+
 def test_train_draws_the_divergence_on_the_live_plot(monkeypatch):
     drawn = []
     monkeypatch.setattr(LivePlot, 'diverged', lambda self, x, message: drawn.append((x, message)))
