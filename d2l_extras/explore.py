@@ -50,9 +50,13 @@ class Report:
             display(self.figure)
 
     def shown_table(self) -> pd.DataFrame:
-        """The table as shown: whole numbers with thousands separators (the ``table`` itself stays numeric)."""
-        return self.table.apply(lambda column: column.map('{:,}'.format)
-                                if pd.api.types.is_integer_dtype(column) else column)
+        """The table as shown (the ``table`` itself stays numeric)."""
+        return with_thousands(self.table)
+
+
+def with_thousands(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` for reading: whole numbers with thousands separators, 37,440 rather than 37440."""
+    return table.apply(lambda column: column.map('{:,}'.format) if pd.api.types.is_integer_dtype(column) else column)
 
 
 # ---- 01: dense blocks ----------------------------------------------------------------------------

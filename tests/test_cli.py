@@ -329,7 +329,7 @@ def test_ctrl_c_exits_130_keeps_the_epoch_a_second_run_is_refused_and_resume_fin
         printed, err = first.communicate(timeout=120)
     finally:
         first.kill()
-    assert first.returncode == 130, err
+    assert first.returncode == 130, f'stdout ends:\n{printed[-600:]}\nstderr:\n{err}'
     assert 'interrupted during epoch ' in printed and 'Traceback' not in err
     kept = json.loads((out / 'checkpoint.json').read_text())['epoch']
     metrics = json.loads((out / 'metrics.json').read_text())
