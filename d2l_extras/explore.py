@@ -62,7 +62,7 @@ def with_thousands(table: pd.DataFrame) -> pd.DataFrame:
 # ---- 01: dense blocks ----------------------------------------------------------------------------
 def resnet_vs_densenet_figure() -> Figure:
     """ResNet adds x to g(x); DenseNet concatenates them, so later layers see both."""
-    fig = Figure(figsize=(9, 2.4))
+    fig = Figure(figsize=(9, 1.9))
     for ax, title, merge, result in zip(fig.subplots(1, 2), ('ResNet: add', 'DenseNet: concatenate'),
                                         ('+', '[ , ]'), ('x + g(x)', '[x, g(x)]')):
         box = {'boxstyle': 'round', 'fc': 'tab:blue', 'alpha': 0.25}
@@ -109,7 +109,7 @@ def dense_block_diagram(growth_rate: int = 10, num_convs: int = 2, in_channels: 
     check_int('num_convs', num_convs, high=MAX_DIAGRAM_CONVS)
     colors = matplotlib.colormaps['tab10']
     n = num_convs + 2                                   # input, conv blocks, concatenated output
-    fig = Figure(figsize=(9, 3.2))
+    fig = Figure(figsize=(9, 2.6))
     ax = fig.add_subplot()
     names = ['input'] + [f'conv {i}' for i in range(1, num_convs + 1)] + ['output']
     channels = [in_channels] + [growth_rate] * num_convs + [in_channels + num_convs * growth_rate]
@@ -169,7 +169,7 @@ def feature_maps_figure(image: onp.ndarray, growth_rate: int = 4, num_convs: int
     with autograd.predict_mode():
         out = blk(np.array(image)[None, None]).asnumpy()[0]
     cols = growth_rate + 1
-    fig = Figure(figsize=(min(1.1 * cols, 9), 0.85 * (num_convs + 1)))
+    fig = Figure(figsize=(min(1.0 * cols, 9), 0.75 * (num_convs + 1)))
     axes = fig.subplots(num_convs + 1, cols, squeeze=False)
     for ax in axes.flat:
         ax.axis('off')
