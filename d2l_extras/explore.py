@@ -62,7 +62,7 @@ def with_thousands(table: pd.DataFrame) -> pd.DataFrame:
 # ---- 01: dense blocks ----------------------------------------------------------------------------
 def resnet_vs_densenet_figure() -> Figure:
     """ResNet adds x to g(x); DenseNet concatenates them, so later layers see both."""
-    fig = Figure(figsize=(9, 1.9))
+    fig = Figure(figsize=(9, 1.7))
     for ax, title, merge, result in zip(fig.subplots(1, 2), ('ResNet: add', 'DenseNet: concatenate'),
                                         ('+', '[ , ]'), ('x + g(x)', '[x, g(x)]')):
         box = {'boxstyle': 'round', 'fc': 'tab:blue', 'alpha': 0.25}
@@ -76,7 +76,7 @@ def resnet_vs_densenet_figure() -> Figure:
         ax.annotate('', (3, 0.2), (0, 0.2), arrowprops={**arrow, 'connectionstyle': 'arc3,rad=-0.35'})
         ax.set_title(title, fontsize=12)
         ax.set_xlim(-0.5, 5.2)
-        ax.set_ylim(-0.5, 1.3)
+        ax.set_ylim(-0.25, 1.25)
         ax.axis('off')
     fig.tight_layout()
     return fig

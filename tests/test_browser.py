@@ -34,6 +34,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from d2l_extras import slides
+from d2l_extras.navigation import NOTEBOOK_CSS
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / 'notebooks'
@@ -518,9 +519,10 @@ def test_rise_slider_renders_and_responds_inside_the_slideshow(page, lab, notebo
     before = slider_values(cell)[label]
     wait_until_shown(cell, label, check, before, timeout=60)
 
-    drag(page, handle, 80)  # the mouse, as a presenter moves a slider
+    drag(page, handle, 40)  # the mouse, as a presenter moves a slider (not to its end: ArrowUp comes next)
     dragged = slider_values(cell)[label]
-    assert dragged > before, f'{notebook}: dragging {label!r} 80 px to the right left it at {dragged}'
+    assert dragged > before, f'{notebook}: dragging {label!r} 40 px to the right left it at {dragged}'
+    assert dragged < float(handle.get_attribute('aria-valuemax')), f'{notebook}: 40 px took {label!r} to its end'
     wait_until_shown(cell, label, check, dragged, timeout=90)
     slide = page.locator(CURRENT).get_attribute('id')
     page.wait_for_timeout(300)
@@ -625,6 +627,7 @@ def live_plot_notebook(folder: Path, name: str) -> str:
                              new_code_cell(LIVE_RUN)],
                       metadata={'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}})
     nbformat.write(nb, folder / name)
+    (folder / name).with_suffix('.css').write_text(NOTEBOOK_CSS, encoding='utf-8')   # as for every notebook
     return name
 
 
