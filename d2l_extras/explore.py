@@ -50,15 +50,19 @@ class Report:
             display(self.figure)
 
     def shown_table(self) -> pd.DataFrame:
-        """The table as shown: whole numbers with thousands separators (the ``table`` itself stays numeric)."""
-        return self.table.apply(lambda column: column.map('{:,}'.format)
-                                if pd.api.types.is_integer_dtype(column) else column)
+        """The table as shown (the ``table`` itself stays numeric)."""
+        return with_thousands(self.table)
+
+
+def with_thousands(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` for reading: whole numbers with thousands separators, 37,440 rather than 37440."""
+    return table.apply(lambda column: column.map('{:,}'.format) if pd.api.types.is_integer_dtype(column) else column)
 
 
 # ---- 01: dense blocks ----------------------------------------------------------------------------
 def resnet_vs_densenet_figure() -> Figure:
     """ResNet adds x to g(x); DenseNet concatenates them, so later layers see both."""
-    fig = Figure(figsize=(9, 2.4))
+    fig = Figure(figsize=(9, 1.7))
     for ax, title, merge, result in zip(fig.subplots(1, 2), ('ResNet: add', 'DenseNet: concatenate'),
                                         ('+', '[ , ]'), ('x + g(x)', '[x, g(x)]')):
         box = {'boxstyle': 'round', 'fc': 'tab:blue', 'alpha': 0.25}
@@ -72,7 +76,7 @@ def resnet_vs_densenet_figure() -> Figure:
         ax.annotate('', (3, 0.2), (0, 0.2), arrowprops={**arrow, 'connectionstyle': 'arc3,rad=-0.35'})
         ax.set_title(title, fontsize=12)
         ax.set_xlim(-0.5, 5.2)
-        ax.set_ylim(-0.5, 1.3)
+        ax.set_ylim(-0.25, 1.25)
         ax.axis('off')
     fig.tight_layout()
     return fig
@@ -105,7 +109,7 @@ def dense_block_diagram(growth_rate: int = 10, num_convs: int = 2, in_channels: 
     check_int('num_convs', num_convs, high=MAX_DIAGRAM_CONVS)
     colors = matplotlib.colormaps['tab10']
     n = num_convs + 2                                   # input, conv blocks, concatenated output
-    fig = Figure(figsize=(9, 3.2))
+    fig = Figure(figsize=(9, 2.6))
     ax = fig.add_subplot()
     names = ['input'] + [f'conv {i}' for i in range(1, num_convs + 1)] + ['output']
     channels = [in_channels] + [growth_rate] * num_convs + [in_channels + num_convs * growth_rate]
@@ -149,10 +153,13 @@ def explore_dense_block(growth_rate: int = 10, num_convs: int = 2, in_channels: 
 @use_np
 def feature_maps_figure(image: onp.ndarray, growth_rate: int = 4, num_convs: int = 3, seed: int = 0) -> Figure:
     """The feature maps each conv block of an (untrained, seeded) DenseBlock adds to one image."""
-    image = onp.asarray(image, dtype='float32')
-    if image.ndim != 2 or min(image.shape) < 1 or max(image.shape) > MAX_IMAGE_SIZE:
-        raise ValueError(f'image must be a 2-D array (height, width) of 1 to {MAX_IMAGE_SIZE} pixels a side, '
-                         f'got shape {image.shape}')
+    wanted = f'image must be a 2-D array of numbers (height, width) of 1 to {MAX_IMAGE_SIZE} pixels a side'
+    try:
+        image = onp.asarray(image, dtype='float32')
+    except (TypeError, ValueError):
+        raise ValueError(f'{wanted}, got {type(image).__name__} {str(image)[:40]!r}') from None
+    if image.ndim != 2 or min(image.shape, default=0) < 1 or max(image.shape) > MAX_IMAGE_SIZE:
+        raise ValueError(f'{wanted}, got shape {image.shape}')
     check_int('growth_rate', growth_rate, high=16)
     check_int('num_convs', num_convs, high=8)
     check_int('seed', seed, low=0, high=2 ** 31 - 1)
@@ -162,7 +169,7 @@ def feature_maps_figure(image: onp.ndarray, growth_rate: int = 4, num_convs: int
     with autograd.predict_mode():
         out = blk(np.array(image)[None, None]).asnumpy()[0]
     cols = growth_rate + 1
-    fig = Figure(figsize=(min(1.1 * cols, 9), 0.85 * (num_convs + 1)))
+    fig = Figure(figsize=(min(1.0 * cols, 9), 0.75 * (num_convs + 1)))
     axes = fig.subplots(num_convs + 1, cols, squeeze=False)
     for ax in axes.flat:
         ax.axis('off')

@@ -101,9 +101,12 @@ def test_binder_url_builds_the_repository_and_opens_the_notebook():
     assert url == 'https://mybinder.org/v2/gh/owner/densenet-notebooks/HEAD?labpath=notebooks%2F01_dense_blocks.ipynb'
 
 
-def test_postbuild_installs_the_lab_settings_that_make_setup_installs():
+@pytest.mark.parametrize('source, target', [
+    ('jupyterlab/overrides.json', 'share/jupyter/lab/settings/overrides.json'),
+    ('jupyterlab/jupyter_server_config.json', 'etc/jupyter/jupyter_server_config.d/d2l-extras.json')])
+def test_postbuild_installs_the_settings_that_make_setup_installs(source, target):
     script = (BINDER / 'postBuild').read_text()
-    assert 'jupyterlab/overrides.json' in script and 'share/jupyter/lab/settings' in script
+    assert f'install_file {source} "$prefix/{target}"' in script
     makefile = (ROOT / 'Makefile').read_text()
-    assert 'LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json' in makefile
-    json.loads((ROOT / 'jupyterlab' / 'overrides.json').read_text())
+    assert f':= $(VENV)/{target}' in makefile and f': {source} $(STAMP)' in makefile
+    json.loads((ROOT / source).read_text())

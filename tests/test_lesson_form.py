@@ -177,3 +177,12 @@ def test_the_training_cell_shows_the_knobs_of_the_named_recipes(device_type, nam
     scope = {'d2l': d2l, 'Recipe': Recipe}
     exec(cell, scope)
     assert scope['recipe'].replace(name=name) == RECIPES[name]
+
+
+def test_the_notebooks_folder_holds_only_what_students_open():
+    """Lessons, their solutions and the style sheets RISE loads from next to each notebook; the test
+    plumbing (nbval's sanitizer and time-limit hook) lives in tests/ and the repository's conftest.py."""
+    extra = [p.relative_to(NOTEBOOKS).as_posix() for p in NOTEBOOKS.rglob('*')
+             if p.is_file() and '.ipynb_checkpoints' not in p.parts
+             and not (p.suffix == '.ipynb' or (p.suffix == '.css' and p.parent == NOTEBOOKS))]
+    assert not extra, f'notebooks/ holds files students have no use for: {extra}'

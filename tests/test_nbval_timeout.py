@@ -1,4 +1,4 @@
-"""A notebook cell that times out fails `pytest --nbval` (notebooks/conftest.py), even when it
+"""A notebook cell that times out fails `pytest --nbval` (the repository's conftest.py), even when it
 catches the interrupt as the training loop does."""
 import shutil
 import subprocess
@@ -20,7 +20,7 @@ def run_slow_notebook(folder: Path, with_hook: bool) -> subprocess.CompletedProc
     nb.cells[1].outputs = [nbformat.v4.new_output('execute_result', {'text/plain': '2'}, execution_count=2)]
     nbformat.write(nb, folder / 'slow.ipynb')
     if with_hook:
-        shutil.copy(ROOT / 'notebooks' / 'conftest.py', folder / 'conftest.py')
+        shutil.copy(ROOT / 'conftest.py', folder / 'conftest.py')
     (folder / 'pytest.ini').write_text('[pytest]\n')
     return subprocess.run([sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', '--nbval',
                            '--nbval-current-env', '--nbval-cell-timeout', '3', 'slow.ipynb'],

@@ -81,9 +81,8 @@ def deck_channel_story() -> str:
 
 def first_printout() -> str:
     deck = dict(channel_path(fixed=False))
-    return (f"the first turns {deck['dense block 1']} channels into {deck['transition 1']}, but the second\n"
-            f"turns {deck['dense block 2']} into {deck['transition 2']} and the third {deck['dense block 3']} "
-            f"into {deck['transition 3']}")
+    return (f"{deck['dense block 1']} → {deck['transition 1']}, but then {deck['dense block 2']} → "
+            f"{deck['transition 2']} and {deck['dense block 3']} → {deck['transition 3']}")
 
 
 def corrected_channels() -> str:
