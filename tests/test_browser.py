@@ -399,8 +399,9 @@ LEFT_SLIDE = '''([selector, id]) => { const s = document.querySelector(selector)
 def unexplained_errors(page) -> list[str]:
     """The errors in the page's console (its frames' too) and its uncaught errors that ``KNOWN_RISE_ERRORS``
     does not explain."""
-    texts = [text for kind, text, _ in page.console if kind == 'error'] + page.js_errors
-    return [text for text in texts if not any(re.search(known, text.strip()) for known in KNOWN_RISE_ERRORS)]
+    texts = [(text, url) for kind, text, url in page.console if kind == 'error'] + [(e, '') for e in page.js_errors]
+    return [f'{text} ({url})' if url else text for text, url in texts
+            if not any(re.search(known, text.strip()) for known in KNOWN_RISE_ERRORS)]
 
 
 def widget_manager_errors(console: list) -> list[str]:
@@ -569,8 +570,11 @@ def slideshow_frame(page, timeout: float = 90):
     """The frame of the slideshow that Alt+R opens beside the notebook, once its slides are drawn."""
     deadline = time.time() + timeout
     while not (frames := [f for f in page.frames if '/rise/' in f.url]):
-        assert time.time() < deadline, 'Alt+R opened no slideshow'
-        time.sleep(0.5)
+        if time.time() > deadline:
+            screenshot(page, 'alt_r_no_slideshow.png')
+            pytest.fail(f'Alt+R opened no slideshow; frames: {[f.url for f in page.frames]}; dialogs: '
+                        f'{page.locator(".jp-Dialog").all_inner_texts()}')
+        page.wait_for_timeout(500)   # not time.sleep: Playwright learns of new frames only while it waits
     frames[0].wait_for_selector(CURRENT, timeout=timeout * 1000)
     return frames[0]
 
@@ -638,18 +642,19 @@ def test_the_live_plot_draws_and_changes_while_it_trains(page, lab, view):
     if view == 'lab':
         page.goto(lab.lab_url(name))
         page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        # Not awaited: page.evaluate would wait for the promise, which resolves when the run has ended.
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     else:
         open_rise(page, lab.rise_url(name))
         palette(page, 'Run All Cells')
     cell = page.locator('.jp-CodeCell', has=page.locator('.jp-InputArea', has_text='history = train('))
     images, deadline = [], time.time() + 240
     while len(images) < 3:                  # the first frame, then two updates
-        text = cell.inner_text()
+        text, shown = cell.inner_text(), cell.locator('.jp-OutputArea-output img')
         assert 'Traceback' not in text, text[-1500:]
         assert not FIGURE_TEXT.search(text), f'{view}: the live plot shows as text: {text[-500:]}'
-        assert time.time() < deadline, f'{view}: {len(images)} different images of the plot in 240 s:\n{text[-500:]}'
-        shown = cell.locator('.jp-OutputArea-output img')
+        assert time.time() < deadline, (f'{view}: {len(images)} different images of the plot in 240 s '
+                                         f'({shown.count()} shown now: {[(len(s), s[:30], s[-20:]) for s in (i.get_attribute("src") for i in shown.all())]}):\n{text[-500:]}')
         src = shown.first.get_attribute('src') if shown.count() else None
         if src and src not in images:
             images.append(src)
