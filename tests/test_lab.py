@@ -5,6 +5,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -39,7 +40,7 @@ def status(url: str) -> int:
 def lab():
     """`make lab` on a free port; yields (base URL, token, printed output); stops the whole process group."""
     port = free_port()
-    log = open(ROOT / '.venv' / 'lab-test.log', 'w+')
+    log = open(Path(sys.prefix) / 'lab-test.log', 'w+')   # the venv of this run (.venv, .venv-3.12, the image's)
     proc = subprocess.Popen(['make', '-s', 'lab', f'PORT={port}', 'LAB_ARGS=--no-browser'], cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

@@ -1,0 +1,40 @@
+"""What MXNet 1.9.1 expects of the Python and numpy it runs on, put back before MXNet is imported.
+
+MXNet 1.9.1 (2022, its last release) was built for Python <= 3.11 and numpy < 1.24. The package imports this
+module before anything else (``d2l_extras/__init__.py``), so notebooks, tests, benchmarks and the CLI all run
+it before ``import mxnet`` (``tests/test_compat.py`` checks that nothing imports MXNet earlier). It is the one
+place of the project that knows which Python it runs on.
+"""
+import importlib.util
+import sys
+import warnings
+
+import numpy
+
+# The Pythons the lesson is tested on (pyproject.toml's requires-python and the Makefile's PYTHONS agree, tested).
+SUPPORTED_PYTHONS = ('3.11', '3.12')
+
+# Python 3.12 removed distutils; MXNet imports distutils.version (numpy_dispatch_protocol.py, numpy_op_fallback.py).
+if importlib.util.find_spec('distutils') is None:   # 3.12 without setuptools' start-up hook (python -S, or it is off)
+    import setuptools  # noqa: F401                 # importing setuptools installs its copy of distutils
+
+# numpy 1.24 removed numpy.bool, the alias of bool; MXNet reads it when imported (mxnet/numpy/utils.py) and when
+# it runs (numpy/multiarray.py, ndarray/numpy/_op.py, symbol/numpy/_symbol.py).
+with warnings.catch_warnings():                      # asking warns: numpy 1.23 (Python 3.11) that the alias is
+    warnings.simplefilter('ignore')                  # deprecated, numpy 1.26 (3.12) that numpy 2 redefines it
+    numpy_lacks_bool = not hasattr(numpy, 'bool')    # numpy 1.23 has it, numpy 1.26 lacks it
+if numpy_lacks_bool:
+    numpy.bool = bool                                # what numpy.bool was until numpy 1.24, and what MXNet means by it
+
+
+def python_version() -> str:
+    """This Python's 'major.minor', as the set-up files name it."""
+    return f'{sys.version_info.major}.{sys.version_info.minor}'
+
+
+def check_python() -> None:
+    """Raise a RuntimeError that says what to do when this Python is not one the lesson supports."""
+    if python_version() not in SUPPORTED_PYTHONS:
+        raise RuntimeError(f'these notebooks need Python {" or ".join(SUPPORTED_PYTHONS)}, this kernel runs '
+                           f'{sys.version.split()[0]}: run `make setup` and choose the kernel of .venv, or use the '
+                           'container image (README, "Where it runs")')
