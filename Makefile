@@ -36,7 +36,7 @@ PY_VERSION := $(shell if [ -n '$(PYTHON)' ]; then $(FIND_PYTHON) --version '$(PY
 CONSTRAINTS := $(if $(filter 3.11,$(PY_VERSION)),constraints.txt,$(if $(PY_VERSION),constraints-$(PY_VERSION).txt))
 STAMP := $(VENV)/.installed-$(EXTRA)-python$(PY_VERSION)
 
-.PHONY: setup data lab test unit nbval other-pythons clean help slides js browser image image-test
+.PHONY: setup data lab test unit nbval other-pythons clean help slides js browser image image-test image-memory
 help:
 	@sed -n 's/^#   //p' Makefile
 
@@ -59,7 +59,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) scripts/find-python
 	if [ "$$have" != "$(PY_VERSION)" ]; then \
 	  python=$$($(FIND_PYTHON) '$(PYTHON)') || exit 1; \
 	  if [ -n "$$have" ]; then echo "$(VENV) has Python $$have and Python $(PY_VERSION) was asked for: making it anew"; fi; \
-	  rm -rf $(VENV); echo "Creating $(VENV) with Python $(PY_VERSION) ($$python)"; \
+	  if [ -e $(VENV)/pyvenv.cfg ]; then rm -rf $(VENV); fi; echo "Creating $(VENV) with Python $(PY_VERSION) ($$python)"; \
 	  $$python -m venv $(VENV) || { \
 	    rm -rf $(VENV); \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -163,3 +163,17 @@ browser: js
 
 clean:
 	rm -rf $(VENV) $(addprefix $(VENV)-,$(PYTHONS)) slides build *.egg-info
+
+# The container image (Dockerfile): scripts/image installs Docker and starts its daemon when needed (as root on
+# Debian/Ubuntu), makes a Debian base with debootstrap where no image registry answers, and stops what it started.
+# image-test: the image, `make test` inside it, then tests/test_image.py here (it serves the index, token and all).
+# image-memory: peak memory of notebooks 01-04 inside it (benchmarks/container_memory.json).
+image:
+	GPU=$(GPU) scripts/image build
+
+image-test: setup
+	GPU=$(GPU) PYTHON_FOR_TESTS=$(PY) scripts/image test
+
+image-memory: setup
+	GPU=$(GPU) PYTHON_FOR_TESTS=$(PY) scripts/image memory
+
