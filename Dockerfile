@@ -40,14 +40,21 @@ COPY Dockerfile build/image/ca.pe[m] /tmp/build-ca/
 USER ${NB_UID}
 WORKDIR ${HOME}
 ARG GPU=0
+# Extras: test (the test suite runs in the image), hub (jupyterhub-singleuser), and with GPU=1 cuda (the CUDA libraries).
 RUN if [ -s /tmp/build-ca/ca.pem ]; then export PIP_CERT=/tmp/build-ca/ca.pem SSL_CERT_FILE=/tmp/build-ca/ca.pem; fi \
- && make setup data PYTHON=python3.11 GPU=${GPU} EXTRAS=test,hub \
+ && if [ "${GPU}" = 1 ]; then extras=test,hub,cuda; else extras=test,hub; fi \
+ && make setup data PYTHON=python3.11 GPU=${GPU} EXTRAS=$extras \
  && rm -rf ${HOME}/.cache
 
 # ---- the image
 FROM system
 COPY --from=setup --chown=${NB_UID}:${NB_UID} ${VENV} ${VENV}
 COPY --from=setup --chown=${NB_UID}:${NB_UID} ${HOME} ${HOME}
+# GPU=1: the dynamic loader finds the CUDA libraries of NVIDIA's wheels in the venv (libcuda.so.1, the driver, comes
+# from the host through the NVIDIA Container Toolkit: docker run --gpus all).
+ARG GPU=0
+RUN if [ "${GPU}" = 1 ]; then ls -d ${VENV}/lib/python3*/site-packages/nvidia/*/lib > /etc/ld.so.conf.d/venv-cuda.conf \
+    && ldconfig; fi
 USER ${NB_UID}
 WORKDIR ${HOME}
 EXPOSE 8888

@@ -46,7 +46,7 @@ def test_dockerfile_meets_binders_requirements():
 
 def test_the_image_installs_the_project_as_make_setup_does():
     """One set-up for a laptop and the image: `make setup` (its pins, the Lab settings) and `make data`."""
-    assert any(re.search(r'make setup data PYTHON=python3\.11 GPU=\$\{GPU\} EXTRAS=test,hub', line)
+    assert any(re.search(r'make setup data PYTHON=python3\.11 GPU=\$\{GPU\} EXTRAS=\$extras', line)
                for line in instructions(DOCKERFILE))
     makefile = (ROOT / 'Makefile').read_text()
     assert 'LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json' in makefile
