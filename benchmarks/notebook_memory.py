@@ -1,13 +1,15 @@
-"""Peak memory of a student running a notebook: its kernel, and the whole container (for a class JupyterHub).
+"""Peak memory of a student running the lesson: each notebook's kernel, and the JupyterLab server (for a class hub).
 
 Inside the container image, one notebook per fresh container (`scripts/image memory` runs 01-04 this way):
 
     python benchmarks/notebook_memory.py notebooks/01_dense_blocks.ipynb     # prints one JSON line
 
 executes the notebook top to bottom with nbclient (as nbval and Lab's "Run All" do), then asks the kernel for its
-peak resident set size (getrusage's ru_maxrss), and reads the container's peak memory from its cgroup (what a
-hub's memory limit counts: every process, kernel and client alike, and the page cache). With `--collect IMAGE
-FILE` it gathers those lines from stdin into FILE (benchmarks/container_memory.json, which the README quotes).
+peak resident set size (getrusage's ru_maxrss: MXNet's library included). `--server` prints the peak RSS of the
+JupyterLab server running in the container (the image's command, after the index was loaded). A container's
+cgroup peak is not used: it counts the page cache only of files that no earlier container had read, so it
+depends on the order of the runs. With `--collect IMAGE FILE` the JSON lines on stdin go into FILE
+(benchmarks/container_memory.json, which the README quotes; tests/test_container.py checks that it does).
 """
 from __future__ import annotations
 
@@ -20,17 +22,19 @@ import sys
 from pathlib import Path
 
 PEAK_CELL = 'import resource; print("peak-rss-kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)'
-# cgroup v2, then v1: the container's own peak memory, in bytes.
-CGROUP_PEAK = ('/sys/fs/cgroup/memory.peak', '/sys/fs/cgroup/memory/memory.max_usage_in_bytes')
 
 
-def cgroup_peak() -> int | None:
-    for path in CGROUP_PEAK:
+def server_peak() -> dict:
+    """Peak RSS (VmHWM) of the JupyterLab server process in this container."""
+    for status in Path('/proc').glob('[0-9]*/status'):
         try:
-            return int(Path(path).read_text())
-        except (OSError, ValueError):
+            cmdline = (status.parent / 'cmdline').read_bytes().split(b'\0')
+            fields = dict(line.split(':', 1) for line in status.read_text().splitlines() if ':' in line)
+        except OSError:
             continue
-    return None
+        if any(part.endswith(b'jupyter-lab') for part in cmdline[:2]):
+            return {'server_peak_rss_mb': round(int(fields['VmHWM'].split()[0]) / 1024)}
+    raise SystemExit('no JupyterLab server runs in this container')
 
 
 def run(notebook: Path) -> dict:
@@ -45,34 +49,37 @@ def run(notebook: Path) -> dict:
     text = ''.join(out.get('text', '') for out in nb.cells[-1].outputs)
     kernel_kib = int(text.split('peak-rss-kib')[1].split()[0])
     return {'notebook': notebook.name, 'kernel_peak_rss_mb': round(kernel_kib / 1024),
-            'client_peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            'container_peak_mb': None if cgroup_peak() is None else round(cgroup_peak() / 2**20),
             'cpus': os.cpu_count()}
 
 
 def collect(image: str, out: Path) -> None:
     rows = [json.loads(line) for line in sys.stdin if line.startswith('{')]
-    if not rows:
-        raise SystemExit('no measurement arrived on stdin')
+    notebooks = [row for row in rows if 'notebook' in row]
+    servers = [row for row in rows if 'server_peak_rss_mb' in row]
+    if not notebooks or len(servers) != 1:
+        raise SystemExit(f'expected notebook lines and one server line on stdin, got {rows}')
     from d2l_extras.atomic import write_json
     write_json(out, {'image': image, 'date': datetime.date.today().isoformat(),
-                     'command': 'make image-memory (scripts/image memory)', 'notebooks': rows})
-    for row in rows:
-        print(f"{row['notebook']}: kernel {row['kernel_peak_rss_mb']} MB, container {row['container_peak_mb']} MB")
-    print(f'written: {out}')
+                     'command': 'make image-memory (scripts/image memory)', 'notebooks': notebooks, **servers[0]})
+    for row in notebooks:
+        print(f"{row['notebook']}: kernel {row['kernel_peak_rss_mb']} MB")
+    print(f"JupyterLab server: {servers[0]['server_peak_rss_mb']} MB; written: {out}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('notebook', nargs='?', type=Path)
     parser.add_argument('--collect', nargs=2, metavar=('IMAGE', 'FILE'))
+    parser.add_argument('--server', action='store_true')
     args = parser.parse_args(argv)
-    if args.collect:
+    if args.server:
+        print(json.dumps(server_peak()), flush=True)
+    elif args.collect:
         collect(args.collect[0], Path(args.collect[1]))
     elif args.notebook:
         print(json.dumps(run(args.notebook)), flush=True)
     else:
-        parser.error('give a notebook, or --collect IMAGE FILE')
+        parser.error('give a notebook, --server, or --collect IMAGE FILE')
 
 
 if __name__ == '__main__':
