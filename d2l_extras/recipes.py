@@ -266,3 +266,19 @@ def load_data(recipe: Recipe, root: Path | str | None = None):
     """Fashion-MNIST's training (shuffled with the recipe's seed) and test loaders at the recipe's size."""
     from .data import load_data_fashion_mnist
     return load_data_fashion_mnist(recipe.batch_size, resize=recipe.resize, root=root, seed=recipe.seed)
+
+
+def stored_runs(name: str) -> list[list[dict]]:
+    """The per-epoch records (``test_acc``, ``time``, ...) of every stored run of the named recipe, one list
+    per seed, from the file in ``benchmarks/`` that ``MEASURED[name].source`` names."""
+    from .measured import load
+    measured = MEASURED[check_choice('name', name, MEASURED)]
+    data, recipe = load(Path(measured.source).stem), RECIPES[name]
+
+    def same(stored: dict) -> bool:
+        return set(Recipe.from_dict(stored).differences(recipe)) <= {'name', 'seed'}
+    if isinstance(data, list):      # recipe_search.json: one entry per candidate and seed
+        return [entry['history']['epochs'] for entry in data if same(entry['recipe'])]
+    if not same(data['recipe']):
+        raise ValueError(f'{measured.source} holds another recipe than {name}')
+    return [run['epochs'] for run in data['runs']]

@@ -123,6 +123,39 @@ def deck_outline(nb: dict) -> list[dict]:
     return outline
 
 
+#: Horizontal slides that frame a lecture rather than teach it: not counted as lecture slides.
+FRAME_TITLES = ('Summary', 'Exercises')
+#: Cell metadata key of a "Going further" cell: its slide type in the second session's deck.
+FURTHER_KEY = 'further'
+
+
+def lecture_slides(nb: dict) -> list[dict]:
+    """The (sub)slides of the RISE deck that teach: all but the title slide and the Summary and Exercises
+    slides with their subslides (``deck_outline`` entries)."""
+    outline = deck_outline(nb)
+    frame = {e['h'] for e in outline if e['v'] == 0 and (e['h'] == 0 or e['title'] in FRAME_TITLES)}
+    return [e for e in outline if e['h'] not in frame]
+
+
+def further_notebook(nb: dict) -> dict | None:
+    """The second session's deck of ``nb``: its title cell, then the "Going further" cells with the slide types
+    stored under ``metadata.further``; None when the notebook has none."""
+    import copy
+    cells = [c for c in nb['cells'] if FURTHER_KEY in c.get('metadata', {})]
+    if not cells:
+        return None
+    new = copy.deepcopy(nb)
+    new['cells'] = []
+    for i, cell in enumerate(nb['cells']):
+        cell = copy.deepcopy(cell)
+        kind = cell.get('metadata', {}).get(FURTHER_KEY, {}).get('slide_type')
+        if i > 0 and kind is None:
+            continue
+        cell['metadata']['slideshow'] = {'slide_type': kind or 'slide'}
+        new['cells'].append(cell)
+    return new
+
+
 def write_atomically(path: Path, data: str | bytes) -> None:
     """Write ``path`` whole or not at all: a temporary file in the same folder, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,8 +191,12 @@ def json_dumps_offline(obj: object, **kwargs) -> str:
     return re.sub(r'c(?=dn)|u(?=npkg)', lambda m: f'\\u{ord(m.group(0)):04x}', text, flags=re.IGNORECASE)
 
 
-def export_deck(notebook: Path, out_dir: Path, js_dir: Path) -> Path:
-    """Write ``out_dir/<notebook>.slides.html`` with every library loaded from ``js_dir``; return its path."""
+def export_deck(notebook: Path, out_dir: Path, js_dir: Path, further: bool = False) -> Path:
+    """Write ``out_dir/<notebook>.slides.html`` with every library loaded from ``js_dir``; return its path.
+
+    ``further=True`` writes the second session's deck, ``<notebook>.further.slides.html``: the title slide and
+    the notebook's "Going further" sections (``further_notebook``).
+    """
     import nbformat  # nbconvert is slow to import: only a deck build pays for it
     from jinja2 import DictLoader
     from nbconvert import SlidesExporter
@@ -167,6 +204,9 @@ def export_deck(notebook: Path, out_dir: Path, js_dir: Path) -> Path:
     from traitlets.config import Config
 
     nb = nbformat.read(notebook, as_version=4)
+    stem = notebook.stem
+    if further:
+        nb, stem = nbformat.from_dict(further_notebook(nb)), f'{stem}.further'
     rise = nb.metadata.get('rise', {})
     titles = slide_titles(nb)
     if titles and 'title' not in nb.metadata:
@@ -187,11 +227,11 @@ def export_deck(notebook: Path, out_dir: Path, js_dir: Path) -> Path:
     exporter.register_filter('json_dumps', json_dumps_offline)
     # Plots become files next to the deck instead of base64 in it: a smaller page, and no chance letters.
     exporter.register_preprocessor(ExtractOutputPreprocessor(), enabled=True)
-    files_dir = f'{notebook.stem}_files'
+    files_dir = f'{stem}_files'
     css = notebook.parent / CSS_NAME
     html, resources = exporter.from_notebook_node(nb, resources={
-        'metadata': {'name': notebook.stem, 'path': str(notebook.parent)},
-        'unique_key': notebook.stem, 'output_files_dir': files_dir,
+        'metadata': {'name': stem, 'path': str(notebook.parent)},
+        'unique_key': stem, 'output_files_dir': files_dir,
         'slide_css': css.read_text(encoding='utf-8') if css.exists() else ''})
     # The template's own comment about loading "reveal from a cdn" goes too, so a grep finds no CDN at all.
     html = re.sub(r'^[ \t]*//.*\bcdn\b.*\n', '', html, flags=re.MULTILINE | re.IGNORECASE)
@@ -202,7 +242,7 @@ def export_deck(notebook: Path, out_dir: Path, js_dir: Path) -> Path:
     shutil.rmtree(out_dir / files_dir, ignore_errors=True)
     for name, data in resources.get('outputs', {}).items():
         write_atomically(out_dir / name, data)
-    target = out_dir / (notebook.stem + '.slides.html')
+    target = out_dir / (stem + '.slides.html')
     write_atomically(target, html)
     return target
 
@@ -216,9 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--js', type=Path, default=ROOT / 'build' / 'js', help='folder of the JS libraries')
     args = parser.parse_args(argv)
     for notebook in args.notebooks:
-        target = export_deck(notebook, args.out, args.js)
-        print(f'{target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target}: '
-              f'{deck_sections(json.loads(notebook.read_text()))[0]} slides')
+        nb = json.loads(notebook.read_text())
+        for further, deck in ((False, nb), (True, further_notebook(nb))):
+            if deck is not None:
+                target = export_deck(notebook, args.out, args.js, further=further)
+                print(f'{target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target}: '
+                      f'{deck_sections(deck)[0]} slides')
     return 0
 
 

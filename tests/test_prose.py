@@ -24,7 +24,9 @@ def words(text: str) -> str:
 
 
 def markdown(name: str) -> str:
-    """All markdown of a notebook, cell after cell, as ``words``."""
+    """All markdown of a notebook, cell after cell (or a markdown file of the repository), as ``words``."""
+    if name.endswith('.md'):
+        return words((NOTEBOOKS.parent / name).read_text(encoding='utf-8'))
     cells = json.loads((NOTEBOOKS / name).read_text(encoding='utf-8'))['cells']
     return words('\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown'))
 
@@ -72,10 +74,9 @@ def deck_channel_story() -> str:
     blocks = [deck[f'dense block {i}'] for i in (1, 2, 3)]
     transitions = [deck[f'transition {i}'] for i in (1, 2, 3)]
     assert transitions == [c // 2 for c in counter]
-    halving = ', '.join(f'{b} → {b // 2}' for b in blocks)
     return (f'So the count runs {joined(counter)} while the blocks really output {joined(blocks)}, and the '
-            f'transitions output half the count ({joined(transitions)}) instead of halving what they get '
-            f'({halving}).')
+            f'transitions output half the count ({joined(transitions)}) instead of half of what they get '
+            f'({joined(b // 2 for b in blocks)}).')
 
 
 def first_printout() -> str:
@@ -103,8 +104,7 @@ def cost_of_the_bug() -> str:
 def summary_of_03() -> str:
     deck, fixed = total(densenet(fixed=False)), total(densenet(fixed=True))
     return (f"`num_channels //= 2`: {deck['params']:,} instead of {fixed['params']:,} parameters, silently.\n"
-            f"* At 96 px the corrected model needs {fixed['FLOPs'] / 1e9:.3f} GFLOPs per image; the smallest "
-            f'input it accepts is {min_input_size()} px.')
+            f"* At 96 px the corrected model needs {fixed['FLOPs'] / 1e9:.3f} GFLOPs per image.")
 
 
 def first_block_dominates() -> str:
@@ -116,16 +116,21 @@ def first_block_dominates() -> str:
 
 def imagenet_size_ratio() -> str:
     ratio = total(densenet(), 224)['FLOPs'] / total(densenet(), 96)['FLOPs']
-    return f"ImageNet's 224 x 224 would cost {ratio:.1f} times the\nFLOPs of 96 x 96"
+    return f"ImageNet's 224 x 224\nwould cost {ratio:.1f} times the FLOPs of 96 x 96"
+
+
+def imagenet_size_ratio_04() -> str:
+    ratio = total(densenet(), 224)['FLOPs'] / total(densenet(), 96)['FLOPs']
+    return f'costs {ratio:.1f} times the FLOPs of 96 x 96'
 
 
 def by_hand_29() -> str:
-    return 'by hand, ' + ' → '.join(str(s) for _, s in spatial_sizes(29)) + '.'
+    return f'{min_input_size()} px for\n4 blocks (' + ' -> '.join(str(s) for _, s in spatial_sizes(29)) + ')'
 
 
 def extra_parameters() -> str:
     extra = total(densenet(fixed=False))['params'] - total(densenet(fixed=True))['params']
-    return f"Where do the deck's {extra:,} extra parameters sit"
+    return f"The deck's model has {extra:,} more parameters"
 
 
 def cost_of_96_vs_32() -> str:
@@ -134,7 +139,9 @@ def cost_of_96_vs_32() -> str:
 
 
 def resnet_layer_weights() -> str:
-    return f'one 512 -> 512 layer alone has {9 * 512 * 512 / 1e6:.1f} million weights'
+    weights = 9 * 512 * 512
+    assert 3 < weights / total(densenet())['params'] < 4
+    return f'one of them alone has {weights / 1e6:.1f} million weights,\nmore than three times the whole DenseNet'
 
 
 def densenet121_count() -> str:
@@ -148,13 +155,13 @@ def cpu_quick_size() -> str:
     net = build_model(quick)
     ratio = total(net, quick.resize)['FLOPs'] / total(net, 96)['FLOPs']
     assert abs(ratio - 1 / 9) < 0.01, ratio
-    return f'{quick.resize} px instead of 96 costs a ninth of the work per image'
+    return f'Images of {quick.resize} px cost a ninth of the work of 96 px'
 
 
 def label_smoothing_target() -> str:
     from d2l_extras.recipes import RECIPES
     e, classes = RECIPES['cpu-quick'].label_smoothing, 10
-    return f'so the network aims at {1 - e + e / classes:.0%} confidence in the right class'
+    return f'(aiming at {1 - e + e / classes:.0%} confidence\ninstead of 100%)'
 
 
 def smoothed_loss_floor() -> str:
@@ -193,7 +200,7 @@ def resnet_comparison() -> str:
     assert abs(lesson['params'] / quarter['params'] - 1) < 0.1 and round(resnet['params'] / lesson['params']) == 15
     assert lesson['FLOPs'] < resnet['FLOPs'] / 2
     assert lesson['activation bytes'] > max(quarter['activation bytes'], resnet['activation bytes'])
-    return ("the lesson's DenseNet has about the parameters of the quarter-width ResNet-18 and a\nfifteenth of "
+    return ("The lesson's DenseNet has about the parameters of the quarter-width ResNet-18 and a\nfifteenth of "
             "ResNet-18's, and less than half of ResNet-18's compute")
 
 
@@ -203,7 +210,7 @@ def bc_smaller_from() -> str:
                               num_classes=10, use_bias=True))['params']
     first = next(L for L in range(1, 20) if params(L, 4) < params(L, None))
     assert first == 7
-    return 'From how many layers per block on is DenseNet-BC smaller?'
+    return 'from how many layers per block on is DenseNet-BC smaller than DenseNet-C with the same layers per block?'
 
 
 def measured_vs_counted() -> str:
@@ -260,9 +267,60 @@ def growth_rate_16() -> str:
             f"the lesson's model, but {share['activation bytes']} of its activations")
 
 
+def explorer_answers_01() -> tuple[str, ...]:
+    # the arc diagram joins every node to every later one: input, L conv blocks, output
+    into_convs = {L: sum(range(1, L + 1)) for L in (4, 8)}              # conv block l gets l arrows
+    with_output = {L: into_convs[L] + L + 1 for L in (4, 8)}
+    k = next(k for k in range(1, 65) if dense_block_table(k, 4, 64)['output channels'].iloc[-1] == 128)
+    params = {k: dense_block_table(k, 2, 3)['params'].sum() for k in (10, 20)}
+    return (f'{into_convs[4]} for 4, {into_convs[8]} for 8', f'{with_output[4]} and {with_output[8]}',
+            f'(2) {k}: 64 + 4 x {k} = 128',
+            f'{params[10]:,} to {params[20]:,} parameters')
+
+
+def explorer_answers_02() -> str:
+    from d2l_extras.sizes import transition_channels
+    return (f'(1) {transition_channels(192, 0.25)}.', f'theta = 0.05 ({transition_channels(192, 0.05)} channels')
+
+
+def explorer_answers_05() -> tuple[str, ...]:
+    def count(bn, theta):
+        return total(DenseNet(growth_rate=32, block_config=(4, 4, 4, 4), bn_size=bn, compression=theta,
+                              num_classes=10, use_bias=True))['params']
+    plain = count(None, 1.0)
+    return (f'θ = 0.6 keeps {percent(count(None, 0.6) / plain)} (0.55 keeps {percent(count(None, 0.55) / plain)})',
+            f'even θ = 0.1 leaves DenseNet-BC with {count(4, 0.1):,}', f"DenseNet-C's {count(None, 0.5):,} parameters")
+
+
+def explorer_answers_03() -> str:
+    from d2l_extras.summary import costs
+    gflops = costs(densenet(32, (6, 12, 24, 16)), image_size=224)['GFLOPs']
+    assert round(gflops) == 6, gflops
+    last = spatial_sizes(29)[-1][1]
+    return f'(2) About {round(gflops)} GFLOPs per image', f'(3) {last} x {last}'
+
+
+def lecture_slide_count() -> int:
+    from d2l_extras.slides import lecture_slides
+    return sum(len(lecture_slides(json.loads(p.read_text()))) for p in sorted(NOTEBOOKS.glob('0[1-4]_*.ipynb')))
+
+
+def core_lecture_slides() -> str:
+    return f'notebooks 01 to 04 in the RISE slideshow, {lecture_slide_count()} slides'
+
+
+def core_lecture_slides_readme() -> str:
+    return f'Notebooks 01 to 04 are one lecture of {lecture_slide_count()} slides'
+
+
 CLAIMS = [
-    ('01_dense_blocks.ipynb', dense_block_exercise),
-    ('01_dense_blocks.ipynb', weights_of_six_conv_blocks),
+    ('00_index.ipynb', core_lecture_slides),
+    ('README.md', core_lecture_slides_readme),
+    ('solutions/01_dense_blocks_solutions.ipynb', dense_block_exercise),
+    ('solutions/01_dense_blocks_solutions.ipynb', weights_of_six_conv_blocks),
+    ('01_dense_blocks.ipynb', explorer_answers_01),
+    ('02_transition_layers.ipynb', explorer_answers_02),
+    ('03_densenet_model.ipynb', explorer_answers_03),
     ('02_transition_layers.ipynb', next_block_saving),
     ('03_densenet_model.ipynb', deck_channel_story),
     ('03_densenet_model.ipynb', first_printout),
@@ -271,15 +329,17 @@ CLAIMS = [
     ('03_densenet_model.ipynb', summary_of_03),
     ('03_densenet_model.ipynb', first_block_dominates),
     ('03_densenet_model.ipynb', imagenet_size_ratio),
-    ('03_densenet_model.ipynb', by_hand_29),
+    ('04_training.ipynb', by_hand_29),
+    ('04_training.ipynb', imagenet_size_ratio_04),
     ('03_densenet_model.ipynb', extra_parameters),
     ('03_densenet_model.ipynb', cost_of_96_vs_32),
-    ('03_densenet_model.ipynb', resnet_layer_weights),
-    ('03_densenet_model.ipynb', densenet121_count),
+    ('solutions/03_densenet_model_solutions.ipynb', resnet_layer_weights),
+    ('solutions/03_densenet_model_solutions.ipynb', densenet121_count),
     ('04_training.ipynb', cpu_quick_size),
     ('04_training.ipynb', label_smoothing_target),
     ('04_training.ipynb', smoothed_loss_floor),
     ('05_beyond_the_deck.ipynb', deck_counter_path),
+    ('05_beyond_the_deck.ipynb', explorer_answers_05),
     ('05_beyond_the_deck.ipynb', bc_corners),
     ('05_beyond_the_deck.ipynb', widest_input_after_compression),
     ('05_beyond_the_deck.ipynb', resnet_comparison),
@@ -287,13 +347,14 @@ CLAIMS = [
     ('05_beyond_the_deck.ipynb', measured_vs_counted),
     ('05_beyond_the_deck.ipynb', bc_flops_in_block_1),
     ('05_beyond_the_deck.ipynb', memory_readings),
-    ('05_beyond_the_deck.ipynb', growth_rate_16),
+    ('solutions/05_beyond_the_deck_solutions.ipynb', growth_rate_16),
 ]
 
 
-@pytest.mark.parametrize('notebook, claim', CLAIMS, ids=[f'{n[:2]}-{c.__name__}' for n, c in CLAIMS])
+@pytest.mark.parametrize('notebook, claim', CLAIMS, ids=[f'{Path(n).name[:2]}-{c.__name__}' for n, c in CLAIMS])
 def test_prose_says_what_the_code_computes(notebook, claim):
-    expected = words(claim())
-    assert expected in markdown(notebook), (
-        f'{notebook}: the prose should say (computed now):\n  {expected!r}\n'
-        'edit the markdown (or the claim, if the sentence was rewritten) so that they agree')
+    said = claim()
+    for expected in map(words, (said,) if isinstance(said, str) else said):   # a claim may return several texts
+        assert expected in markdown(notebook), (
+            f'{notebook}: the prose should say (computed now):\n  {expected!r}\n'
+            'edit the markdown (or the claim, if the sentence was rewritten) so that they agree')
