@@ -6,7 +6,8 @@
 #   make test    set up, then the unit tests and `pytest --nbval notebooks/`; then, on every other supported
 #                Python found, the unit tests and notebooks 01-03 in a venv of its own (.venv-3.12)
 #   make slides  static reveal.js decks in slides/ that work offline (JS from pinned npm packages in build/js)
-#   make image   the container image (Dockerfile; GPU=1: CUDA build); make image-test: build it, test it
+#   make image   the container image (Dockerfile; GPU=1: CUDA build); make image-test: build it, test it;
+#                make image-benchmark: its build time, size and memory, recorded in benchmarks/
 
 SHELL := /bin/bash
 VENV  ?= .venv
@@ -36,7 +37,7 @@ PY_VERSION := $(shell if [ -n '$(PYTHON)' ]; then $(FIND_PYTHON) --version '$(PY
 CONSTRAINTS := $(if $(filter 3.11,$(PY_VERSION)),constraints.txt,$(if $(PY_VERSION),constraints-$(PY_VERSION).txt))
 STAMP := $(VENV)/.installed-$(EXTRA)-python$(PY_VERSION)
 
-.PHONY: setup data lab test unit nbval other-pythons clean help slides js browser image image-test image-memory
+.PHONY: setup data lab test unit nbval other-pythons clean help slides js browser image image-test image-benchmark
 help:
 	@sed -n 's/^#   //p' Makefile
 
@@ -167,13 +168,14 @@ clean:
 # The container image (Dockerfile): scripts/image installs Docker and starts its daemon when needed (as root on
 # Debian/Ubuntu), makes a Debian base with debootstrap where no image registry answers, and stops what it started.
 # image-test: the image, `make test` inside it, then tests/test_image.py here (it serves the index, token and all).
-# image-memory: peak memory of notebooks 01-04 inside it (benchmarks/container_memory.json).
+# image-benchmark: the image built without the layer cache, timed (benchmarks/container_image.json), then with
+# GPU=0 the peak memory of notebooks 01-04 and of the JupyterLab server inside it (benchmarks/container_memory.json).
 image:
 	GPU=$(GPU) scripts/image build
 
 image-test: setup
 	GPU=$(GPU) PYTHON_FOR_TESTS=$(PY) scripts/image test
 
-image-memory: setup
-	GPU=$(GPU) PYTHON_FOR_TESTS=$(PY) scripts/image memory
+image-benchmark: setup
+	GPU=$(GPU) PYTHON_FOR_TESTS=$(PY) scripts/image benchmark
 

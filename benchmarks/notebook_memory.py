@@ -1,6 +1,6 @@
 """Peak memory of a student running the lesson: each notebook's kernel, and the JupyterLab server (for a class hub).
 
-Inside the container image, one notebook per fresh container (`scripts/image memory` runs 01-04 this way):
+Inside the container image, one notebook per fresh container (`make image-benchmark` runs 01-04 this way):
 
     python benchmarks/notebook_memory.py notebooks/01_dense_blocks.ipynb     # prints one JSON line
 
@@ -60,7 +60,7 @@ def collect(image: str, out: Path) -> None:
         raise SystemExit(f'expected notebook lines and one server line on stdin, got {rows}')
     from d2l_extras.atomic import write_json
     write_json(out, {'image': image, 'date': datetime.date.today().isoformat(),
-                     'command': 'make image-memory (scripts/image memory)', 'notebooks': notebooks, **servers[0]})
+                     'command': 'make image-benchmark (scripts/image memory)', 'notebooks': notebooks, **servers[0]})
     for row in notebooks:
         print(f"{row['notebook']}: kernel {row['kernel_peak_rss_mb']} MB")
     print(f"JupyterLab server: {servers[0]['server_peak_rss_mb']} MB; written: {out}")

@@ -70,7 +70,10 @@ def test_code_run_in_a_subprocess_imports_d2l_extras_before_mxnet(path):
         assert EXTRAS.search(before), f'{path.name}:{line}: code run on its own imports MXNet before d2l_extras:\n{code}'
 
 
-@pytest.mark.parametrize('path', sorted(ROOT.glob('notebooks/*.ipynb')), ids=lambda p: p.name)
+NOTEBOOKS = sorted(ROOT.glob('notebooks/**/*.ipynb'))   # the lessons and their solutions
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / 'notebooks')))
 def test_notebooks_import_d2l_extras_before_mxnet(path):
     code = '\n'.join(''.join(cell['source']) for cell in json.loads(path.read_text())['cells']
                      if cell['cell_type'] == 'code')
@@ -132,7 +135,7 @@ def test_only_compat_knows_the_python():
     """Nothing else in the package, the benchmarks or the notebooks branches on the Python it runs on (a benchmark
     may record it: platform.python_version())."""
     asks = re.compile(r'sys\.version')
-    sources = [*ROOT.glob('d2l_extras/*.py'), *ROOT.glob('benchmarks/*.py'), *ROOT.glob('notebooks/*.ipynb')]
+    sources = [*ROOT.glob('d2l_extras/*.py'), *ROOT.glob('benchmarks/*.py'), *NOTEBOOKS]
     offenders = [p.name for p in sources if p.name != 'compat.py' and asks.search(p.read_text())]
     assert offenders == [], offenders
 

@@ -67,9 +67,22 @@ def test_devcontainer_builds_the_dockerfile_and_uses_its_user_and_venv():
 
 def test_make_image_targets_go_through_scripts_image():
     makefile = (ROOT / 'Makefile').read_text()
-    for target, command in (('image', 'build'), ('image-test', 'test'), ('image-memory', 'memory')):
+    for target, command in (('image', 'build'), ('image-test', 'test'), ('image-benchmark', 'benchmark')):
         recipe = makefile.split(f'\n{target}:', 1)[1].split('\n\n')[0]
         assert f'scripts/image {command}' in recipe, recipe
     script = (ROOT / 'scripts' / 'image').read_text()
     assert 'kill "$DOCKERD_PID"' in script and 'trap stop_dockerd EXIT' in script   # stopped by its PID
     assert 'debootstrap --variant=minbase bookworm' in script and 'docker import' in script
+
+
+def test_readme_quotes_the_measured_image_and_memory():
+    """The README's build time, image sizes and per-notebook memory are those of benchmarks/container_*.json."""
+    readme = (ROOT / 'README.md').read_text()
+    image = json.loads((ROOT / 'benchmarks' / 'container_image.json').read_text())
+    cpu, gpu = image['cpu'], image['gpu']
+    assert f"{cpu['build_seconds'] / 60:.1f} minutes" in readme
+    assert f"{cpu['size_bytes'] / 1e9:.2f} GB" in readme and f"{gpu['size_bytes'] / 1e9:.2f} GB" in readme
+    memory = json.loads((ROOT / 'benchmarks' / 'container_memory.json').read_text())
+    for row in memory['notebooks']:
+        assert f"| `{row['notebook'].removesuffix('.ipynb')}` | {row['kernel_peak_rss_mb']} MB |" in readme, row
+    assert f"the JupyterLab server {memory['server_peak_rss_mb']} MB" in readme
