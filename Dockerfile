@@ -41,9 +41,13 @@ USER ${NB_UID}
 WORKDIR ${HOME}
 ARG GPU=0
 # Extras: test (the test suite runs in the image), hub (jupyterhub-singleuser), and with GPU=1 cuda (the CUDA libraries).
+# `make setup` also puts the project's Lab settings and Jupyter server settings (the slideshow's server extension,
+# d2l_extras/rise_server.py) into the venv, so every server of the image has them (`jupyter lab`, Binder's
+# `jupyter notebook`, a hub's `jupyterhub-singleuser`); `make trust` signs the notebooks in the user's Jupyter
+# database (~/.local/share/jupyter, outside the folder a hub mounts), so their saved sliders show as sliders.
 RUN if [ -s /tmp/build-ca/ca.pem ]; then export PIP_CERT=/tmp/build-ca/ca.pem SSL_CERT_FILE=/tmp/build-ca/ca.pem; fi \
  && if [ "${GPU}" = 1 ]; then extras=test,hub,cuda; else extras=test,hub; fi \
- && make setup data PYTHON=python3.11 GPU=${GPU} EXTRAS=$extras \
+ && make setup data trust PYTHON=python3.11 GPU=${GPU} EXTRAS=$extras \
  && rm -rf ${HOME}/.cache
 
 # ---- the image

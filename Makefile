@@ -19,9 +19,11 @@ EXTRA := $(if $(filter 1,$(GPU)),gpu,cpu)
 EXTRAS ?= test
 # A hung kernel must not hang CI: every notebook run has an outer limit too.
 NBVAL_TIMEOUT ?= 1800
-# MXNet 1.9 starts one OpenMP thread per two cores unless told (it assumes hyper-threading):
-# on a 2-core laptop that halves the speed of every notebook and test. Use every core.
-export OMP_NUM_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
+# MXNet 1.9 starts one OpenMP thread per two cores unless told (it assumes hyper-threading): on a 2-core
+# laptop that halves the speed of every notebook and test. The tests use every core. `make lab` leaves the
+# choice to the notebooks' check_environment() (d2l_extras.use_all_cores): every core, or a share of them
+# when other MXNet processes are already computing. An OMP_NUM_THREADS you set wins in both.
+unit nbval: export OMP_NUM_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 
 # The Pythons `make setup` accepts, in order of preference (pyproject.toml's requires-python and
 # d2l_extras/compat.py agree, tested). PYTHON=... chooses: a command, a path or a version (python3.12, 3.12).
@@ -37,18 +39,26 @@ PY_VERSION := $(shell if [ -n '$(PYTHON)' ]; then $(FIND_PYTHON) --version '$(PY
 CONSTRAINTS := $(if $(filter 3.11,$(PY_VERSION)),constraints.txt,$(if $(PY_VERSION),constraints-$(PY_VERSION).txt))
 STAMP := $(VENV)/.installed-$(EXTRA)-python$(PY_VERSION)
 
-.PHONY: setup data lab test unit nbval other-pythons clean help slides js browser image image-test image-benchmark
+.PHONY: setup data trust lab test unit nbval other-pythons clean help slides js browser image image-test image-benchmark
 help:
 	@sed -n 's/^#   //p' Makefile
 
 # JupyterLab settings for `make lab` and the RISE slideshow, installed into the venv, never into the user's home:
-# no "news" prompt and no update check (no network in a lecture hall), and ArrowUp/ArrowDown move a focused
-# slider inside the slideshow (JupyterLab's notebook shortcuts would take them). See jupyterlab/overrides.json.
+# no "news" prompt and no update check (no network in a lecture hall), ArrowUp/ArrowDown move a focused slider
+# inside the slideshow and ArrowLeft/ArrowRight change slides there (JupyterLab's notebook shortcuts would take
+# them), widget state saved with the notebook. See jupyterlab/overrides.json.
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+# The Jupyter server's settings, for every server of the venv: the slideshow's server extension
+# (d2l_extras/rise_server.py: linear navigation, only the widget manager) and kernels with encrypted transport.
+SERVER_SETTINGS := $(VENV)/etc/jupyter/jupyter_server_config.d/d2l-extras.json
 
-setup: $(STAMP) $(LAB_SETTINGS)
+setup: $(STAMP) $(LAB_SETTINGS) $(SERVER_SETTINGS)
 
 $(LAB_SETTINGS): jupyterlab/overrides.json $(STAMP)
+	@mkdir -p $(@D)
+	@cp $< $@.tmp && mv $@.tmp $@
+
+$(SERVER_SETTINGS): jupyterlab/jupyter_server_config.json $(STAMP)
 	@mkdir -p $(@D)
 	@cp $< $@.tmp && mv $@.tmp $@
 
@@ -92,8 +102,17 @@ data: setup
 # and the log shows warnings and errors only, so the banner's one URL (with the token) is what the terminal shows.
 LAB_URL := /lab/tree/notebooks/00_index.ipynb
 
-lab: setup data
-	@$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir="$(CURDIR)" \
+# LAB_ROOT: the folder served (a copy of the repository, for the tests that save notebooks). Its notebooks are
+# trusted first (`make trust`: signed in Jupyter's database, as JupyterLab signs a notebook it saves): their saved
+# sliders show as sliders, not as text, and the server does not warn "Notebook ... is not trusted". The container
+# image runs `make trust` when it is built (Dockerfile).
+LAB_ROOT ?= $(CURDIR)
+
+trust: setup
+	@$(VENV)/bin/jupyter trust $(wildcard $(LAB_ROOT)/notebooks/*.ipynb $(LAB_ROOT)/notebooks/*/*.ipynb) >/dev/null
+
+lab: setup data trust
+	@$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir="$(LAB_ROOT)" \
 	  --LabApp.default_url=$(LAB_URL) --ServerApp.log_level=WARN --LabApp.log_level=WARN \
 	  $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 

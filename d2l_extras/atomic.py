@@ -60,12 +60,14 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f'.{path.name}.tmp-{os.getpid()}')
 
 
-def write_atomic(path: Path | str, write: Callable[[Path], None],
-                 check: Callable[[Path], None] | None = None) -> dict:
+def write_atomic(path: Path | str, write: Callable[[Path], None], check: Callable[[Path], None] | None = None,
+                 before_rename: Callable[[], None] | None = None) -> dict:
     """Write ``path`` through ``write(tmp)``, fsync, ``check(tmp)`` (raises if it does not read back), rename.
 
-    Returns ``{'bytes': size, 'sha256': hex}`` of what was written. Raises :class:`WriteError` naming the
-    file and the fix when any step fails; Ctrl-C passes through; neither leaves a temporary file behind.
+    ``before_rename()`` runs just before the rename, once the new file is whole (e.g. to remove a record
+    that will no longer describe ``path``). Returns ``{'bytes': size, 'sha256': hex}`` of what was written.
+    Raises :class:`WriteError` naming the file and the fix when any step fails; Ctrl-C passes through;
+    neither leaves a temporary file behind.
     """
     path = Path(path)
     tmp = temporary_name(path)
@@ -75,6 +77,8 @@ def write_atomic(path: Path | str, write: Callable[[Path], None],
         if check is not None:
             check(tmp)
         record = {'bytes': tmp.stat().st_size, 'sha256': sha256_of(tmp)}
+        if before_rename is not None:
+            before_rename()
         os.replace(tmp, path)
         _fsync(path.parent, directory=True)
         return record
@@ -99,10 +103,20 @@ def write_json(path: Path | str, value: object) -> dict:
     return write_bytes(path, (json.dumps(value, indent=1) + '\n').encode())
 
 
+def checksum_file(path: Path) -> Path:
+    """Where ``path``'s SHA-256 is kept: ``NAME.sha256`` beside it."""
+    return path.with_name(path.name + '.sha256')
+
+
+def checksum_line(path: Path, record: dict) -> str:
+    """The line of ``checksum_file(path)``, in ``sha256sum`` format (``sha256sum -c`` checks it)."""
+    return f"{record['sha256']}  {path.name}\n"
+
+
 def write_checksum(path: Path, record: dict) -> Path:
     """``path``'s SHA-256 beside it, as ``NAME.sha256`` in ``sha256sum`` format; returns that file."""
-    sidecar = path.with_name(path.name + '.sha256')
-    write_bytes(sidecar, f"{record['sha256']}  {path.name}\n".encode())
+    sidecar = checksum_file(path)
+    write_bytes(sidecar, checksum_line(path, record).encode())
     return sidecar
 
 

@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 
 import numpy as onp
 
-from .sizes import MAX_IMAGE_SIZE, check_bool, check_int
+from .sizes import MAX_BATCH, MAX_IMAGE_SIZE, check_bool, check_int, check_real
 
 CLASS_NAMES = ('t-shirt', 'trouser', 'pullover', 'dress', 'coat',
                'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot')
@@ -238,15 +238,23 @@ class BatchLoader:
 
     def __init__(self, images: onp.ndarray, labels: onp.ndarray, batch_size: int,
                  resize: int | None = None, shuffle: bool = False, seed: int = 0) -> None:
-        if images.ndim != 3 or images.dtype != onp.uint8:
-            raise ValueError(f'images must be a uint8 array (N, H, W), got {images.dtype} {images.shape}')
+        if not isinstance(images, onp.ndarray) or images.ndim != 3 or images.dtype != onp.uint8:
+            got = f'{images.dtype} {images.shape}' if isinstance(images, onp.ndarray) else type(images).__name__
+            raise ValueError(f'images must be a uint8 NumPy array (N, H, W), got {got}')
+        labels = onp.asarray(labels)
+        if labels.ndim != 1 or not onp.issubdtype(labels.dtype, onp.integer):
+            raise ValueError(f'labels must be a 1-D array of integer class numbers 0-{NUM_CLASSES - 1}, got '
+                             f'{labels.dtype} {labels.shape}')
+        if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+            raise ValueError(f'labels must lie in 0-{NUM_CLASSES - 1} (the classes of Fashion-MNIST), got '
+                             f'{labels.min()}..{labels.max()}')
         if len(images) != len(labels):
             raise ValueError(f'images and labels differ in length: {len(images)} vs {len(labels)}')
-        check_int('batch_size', batch_size)                        # the memory check is the recipe's
+        batch_size = check_int('batch_size', batch_size, high=MAX_BATCH)   # the memory check is the recipe's
         if resize is not None:
-            check_int('resize', resize, high=MAX_IMAGE_SIZE)      # None: the images' own 28 px
+            resize = check_int('resize', resize, high=MAX_IMAGE_SIZE)     # None: the images' own 28 px
         check_bool('shuffle', shuffle)
-        check_int('seed', seed, low=0, high=2 ** 32 - 1)          # NumPy seeds the shuffle with it
+        seed = check_int('seed', seed, low=0, high=2 ** 32 - 1)           # NumPy seeds the shuffle with it
         self.images, self.labels = images, labels
         self.batch_size, self.resize, self.shuffle, self.seed = batch_size, resize, shuffle, seed
         self.epoch = 0
@@ -294,9 +302,9 @@ def check_labels_in_range(name: str, values, num_classes: int = NUM_CLASSES) -> 
     return array
 
 
-def text_labels(labels) -> list[str]:
-    """Class names of integer labels (0-9)."""
-    return [CLASS_NAMES[i] for i in check_labels_in_range('labels', labels).ravel()]
+def text_labels(labels, name: str = 'labels') -> list[str]:
+    """Class names of integer labels (0-9); a ValueError naming ``name`` for anything else."""
+    return [CLASS_NAMES[i] for i in check_labels_in_range(name, labels).ravel()]
 
 
 def show_images(images, labels=None, predictions=None, ncols: int = 8, scale: float = 1.4):
@@ -308,8 +316,14 @@ def show_images(images, labels=None, predictions=None, ncols: int = 8, scale: fl
     images = [onp.asarray(img.asnumpy() if hasattr(img, 'asnumpy') else img).squeeze() for img in images]
     if not images:
         raise ValueError('images must hold at least one image')
-    if ncols < 1:
-        raise ValueError(f'ncols must be a positive integer, got {ncols!r}')
+    ncols = check_int('ncols', ncols, high=64)
+    scale = check_real('scale', scale, 0, 10, low_open=True)
+    names = {}
+    for name, values in (('labels', labels), ('predictions', predictions)):
+        if values is not None:
+            names[name] = text_labels(values, name)
+            if len(names[name]) != len(images):
+                raise ValueError(f'{name} must give one class per image ({len(images)}), got {len(names[name])}')
     nrows = -(-len(images) // ncols)
     ncols = min(ncols, len(images))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * (scale + 0.3)), squeeze=False)
@@ -319,10 +333,10 @@ def show_images(images, labels=None, predictions=None, ncols: int = 8, scale: fl
             continue
         ax.imshow(images[i], cmap='gray_r' if images[i].ndim == 2 else None)
         if labels is not None:
-            title = CLASS_NAMES[int(labels[i])]
+            title = names['labels'][i]
             color = 'black'
             if predictions is not None:
-                pred = CLASS_NAMES[int(predictions[i])]
+                pred = names['predictions'][i]
                 color = 'black' if pred == title else 'crimson'
                 title = f'{title}\n(pred: {pred})'
             ax.set_title(title, fontsize=9, color=color)

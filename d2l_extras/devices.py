@@ -11,6 +11,7 @@ GPU counts only if a tiny convolution (which needs cuDNN) really runs on it and 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -18,7 +19,8 @@ import mxnet as mx
 
 from .errors import error_line
 
-SPEC_HELP = "auto, cpu, cpu:0,1, gpu or gpu:0,1 (or mx.cpu(), mx.gpu(i), or a list of them)"
+SPEC_FORMS = 'auto, cpu, cpu:0,1, gpu or gpu:0,1'
+SPEC_HELP = f'{SPEC_FORMS} (or mx.cpu(), mx.gpu(i), or a list of them)'
 
 def cuda_build() -> bool:
     """Whether the installed MXNet was built with CUDA (``mxnet-cu112``) rather than for the CPU."""
@@ -65,24 +67,27 @@ def usable_gpus() -> tuple[list[int], str]:
     return working, f'{len(working)} of {count} GPU(s) work; ' + '; '.join(failures) + f' ({hint})'
 
 
-def _parse_spec(spec: str) -> tuple[str, list[int]]:
-    """('auto' | 'cpu' | 'gpu', indices) of a device string, or a ValueError naming the valid forms."""
+def _parse_spec(spec: str, name: str = 'devices') -> tuple[str, list[int]]:
+    """('auto' | 'cpu' | 'gpu', indices) of a device string, or a ValueError naming ``name`` and the valid forms."""
     kind, colon, indices = spec.strip().lower().partition(':')
     numbers = indices.split(',') if colon else []
     if kind not in ('auto', 'cpu', 'gpu') or (kind == 'auto' and colon) or (colon and not all(
-            n.strip().isdigit() for n in numbers)):
-        raise ValueError(f'devices: unknown device {spec!r}: use {SPEC_HELP}')
+            re.fullmatch(r'[0-9]{1,6}', n.strip()) for n in numbers)):      # not '²', which isdigit() lets through
+        forms = SPEC_FORMS if name.startswith('--') else SPEC_HELP
+        raise ValueError(f'{name}: unknown device {spec!r}: use {forms}')
     return kind, [int(n) for n in numbers]
 
 
-def resolve_devices(spec: str | mx.Context | Sequence[mx.Context] | None = None) -> tuple[list[mx.Context], str]:
+def resolve_devices(spec: str | mx.Context | Sequence[mx.Context] | None = None,
+                    name: str = 'devices') -> tuple[list[mx.Context], str]:
     """The contexts ``spec`` names, checked (distinct, GPUs working), and one line saying why these.
 
     ``None`` and ``'auto'`` mean every GPU that works, else the CPU; ``'cpu:0,1'`` are two CPU contexts
-    (data parallel on one CPU); ``'gpu'`` every working GPU. A ValueError says what is wrong and what works.
+    (data parallel on one CPU); ``'gpu'`` every working GPU. A ValueError says what is wrong and what works,
+    naming the argument ``name`` (the CLI: ``'--devices'``).
     """
     if spec is None or isinstance(spec, str):
-        kind, indices = _parse_spec('auto' if spec is None else spec)
+        kind, indices = _parse_spec('auto' if spec is None else spec, name)
         if kind == 'cpu':
             devices, reason = [mx.cpu(i) for i in indices or [0]], 'CPU as asked'
         else:
@@ -91,32 +96,32 @@ def resolve_devices(spec: str | mx.Context | Sequence[mx.Context] | None = None)
                 devices = [mx.gpu(i) for i in working] or [mx.cpu()]
                 reason = f'devices auto: {found}'
             elif not (indices or working):
-                raise ValueError(f"devices {spec!r}: no GPU is usable: {found}; use devices='cpu' (--devices cpu)")
+                raise ValueError(f"{name} {spec!r}: no GPU is usable: {found}; use devices='cpu' (--devices cpu)")
             else:
                 devices, reason = [mx.gpu(i) for i in indices or working], found
     else:
         devices = [spec] if isinstance(spec, mx.Context) else list(spec) if isinstance(spec, (list, tuple)) else None
         if devices is None or not all(isinstance(d, mx.Context) for d in devices):
-            raise ValueError(f'devices must be {SPEC_HELP}, got {spec!r}')
+            raise ValueError(f'{name} must be {SPEC_HELP}, got {spec!r}')
         reason = 'devices as given'
-    return _checked(devices, spec), reason
+    return _checked(devices, spec, name), reason
 
 
-def _checked(devices: list[mx.Context], spec: object) -> list[mx.Context]:
+def _checked(devices: list[mx.Context], spec: object, name: str) -> list[mx.Context]:
     """``devices`` if it is non-empty, without repeats, CPU or GPU, and every GPU in it works."""
     if not devices:
-        raise ValueError(f'devices must name at least one device, got {spec!r}: use {SPEC_HELP}')
+        raise ValueError(f'{name} must name at least one device, got {spec!r}: use {SPEC_HELP}')
     for d in devices:
         if d.device_type not in ('cpu', 'gpu'):
-            raise ValueError(f'devices: {d} is neither a CPU nor a GPU: use {SPEC_HELP}')
+            raise ValueError(f'{name}: {d} is neither a CPU nor a GPU: use {SPEC_HELP}')
         if devices.count(d) > 1:
-            raise ValueError(f'devices lists {d} {devices.count(d)} times, got {spec!r}: name each device once')
+            raise ValueError(f'{name} lists {d} {devices.count(d)} times, got {spec!r}: name each device once')
     gpus = [d.device_id for d in devices if d.device_type == 'gpu']
     if gpus:
         working, reason = usable_gpus()
         bad = [i for i in gpus if i not in working]
         if bad:
-            raise ValueError(f'devices: GPU {", ".join(map(str, bad))} not usable: {reason}; '
+            raise ValueError(f'{name}: GPU {", ".join(map(str, bad))} not usable: {reason}; '
                              "use devices='cpu' (--devices cpu) or the GPUs that work")
     return devices
 

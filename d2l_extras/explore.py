@@ -149,10 +149,13 @@ def explore_dense_block(growth_rate: int = 10, num_convs: int = 2, in_channels: 
 @use_np
 def feature_maps_figure(image: onp.ndarray, growth_rate: int = 4, num_convs: int = 3, seed: int = 0) -> Figure:
     """The feature maps each conv block of an (untrained, seeded) DenseBlock adds to one image."""
-    image = onp.asarray(image, dtype='float32')
-    if image.ndim != 2 or min(image.shape) < 1 or max(image.shape) > MAX_IMAGE_SIZE:
-        raise ValueError(f'image must be a 2-D array (height, width) of 1 to {MAX_IMAGE_SIZE} pixels a side, '
-                         f'got shape {image.shape}')
+    wanted = f'image must be a 2-D array of numbers (height, width) of 1 to {MAX_IMAGE_SIZE} pixels a side'
+    try:
+        image = onp.asarray(image, dtype='float32')
+    except (TypeError, ValueError):
+        raise ValueError(f'{wanted}, got {type(image).__name__} {str(image)[:40]!r}') from None
+    if image.ndim != 2 or min(image.shape, default=0) < 1 or max(image.shape) > MAX_IMAGE_SIZE:
+        raise ValueError(f'{wanted}, got shape {image.shape}')
     check_int('growth_rate', growth_rate, high=16)
     check_int('num_convs', num_convs, high=8)
     check_int('seed', seed, low=0, high=2 ** 31 - 1)

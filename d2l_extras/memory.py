@@ -21,19 +21,20 @@ import subprocess
 import sys
 from typing import Sequence
 
-from .sizes import MAX_BATCH, MAX_CHANNELS, MAX_IMAGE_SIZE, check_choice, check_int
+from .sizes import MAX_BATCH, MAX_CHANNELS, MAX_IMAGE_SIZE, check_choice, check_int, check_real
 
 MODES = ('imperative', 'hybrid', 'symbol')
 
 
-def _validate(model: str, batch_size: int, image_size: int, in_channels: int, mode: str) -> None:
-    """Raise a ValueError naming the first bad argument and its valid range."""
+def _validate(model: str, batch_size: int, image_size: int, in_channels: int, mode: str) -> tuple[int, int, int]:
+    """The three sizes as ints; a ValueError naming the first bad argument and its valid range."""
     from .model_zoo import MODELS
     check_choice('model', model, MODELS)
-    check_int('batch_size', batch_size, high=MAX_BATCH)
-    check_int('image_size', image_size, high=MAX_IMAGE_SIZE)
-    check_int('in_channels', in_channels, high=MAX_CHANNELS)
+    sizes = (check_int('batch_size', batch_size, high=MAX_BATCH),
+             check_int('image_size', image_size, high=MAX_IMAGE_SIZE),
+             check_int('in_channels', in_channels, high=MAX_CHANNELS))
     check_choice('mode', mode, MODES)
+    return sizes
 
 
 def measure_step(model: str = 'densenet', kwargs: dict | None = None, batch_size: int = 64,
@@ -54,7 +55,7 @@ def measure_step(model: str = 'densenet', kwargs: dict | None = None, batch_size
         dict with ``baseline_mib``, ``peak_mib``, ``step_mib`` (peak - baseline), ``params``, the
         arguments, and ``env``.
     """
-    _validate(model, batch_size, image_size, in_channels, mode)
+    batch_size, image_size, in_channels = _validate(model, batch_size, image_size, in_channels, mode)
     if kwargs is not None and not isinstance(kwargs, dict):
         raise ValueError(f"kwargs must be None or a dict of the builder's arguments, got {kwargs!r}")
     if env is not None and not (isinstance(env, dict) and all(
@@ -62,11 +63,16 @@ def measure_step(model: str = 'densenet', kwargs: dict | None = None, batch_size
         raise ValueError(f"env must be None or a dict of str to str, got {env!r}")
     if mirror_ops and mode != 'symbol':
         raise ValueError(f"mirror_ops needs mode='symbol' (the graph executor), got mode={mode!r}")
+    timeout = check_real('timeout', timeout, 0, 24 * 3600, low_open=True)     # seconds
     spec = dict(model=model, kwargs=kwargs or {}, batch_size=batch_size,
                 image_size=image_size, in_channels=in_channels, mode=mode, mirror_ops=list(mirror_ops))
     full_env = {**os.environ, **(env or {})}
-    done = subprocess.run([sys.executable, '-m', 'd2l_extras.memory', json.dumps(spec)],
-                          capture_output=True, text=True, env=full_env, timeout=timeout)
+    try:
+        done = subprocess.run([sys.executable, '-m', 'd2l_extras.memory', json.dumps(spec)],
+                              capture_output=True, text=True, env=full_env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f'memory measurement of {model} (batch {batch_size}, {image_size} px, {mode}) took '
+                           f'more than timeout={timeout:g} s and was stopped: give it more time') from None
     lines = [line for line in done.stdout.splitlines() if line.startswith('{')]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"memory measurement failed ({done.returncode}): {done.stderr[-2000:]}")

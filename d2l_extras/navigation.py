@@ -6,6 +6,9 @@
   (both tagged ``nav``, slide type ``skip``), and, in ``00_index.ipynb``, the cell tagged ``contents``: a list
   of links made from each notebook's first heading;
 * the notebook's ``rise`` metadata: ``d2l_extras.slides.RISE``, the same slide settings for every deck;
+* ``NN_name.css`` beside each notebook, a stylesheet with nothing but a comment: RISE asks for ``rise.css`` and
+  then for ``<notebook>.css`` in the notebook's folder at every slideshow (a missing one is a 404 in the browser's
+  console and the server's log); the slide styling of every deck is ``rise.css``;
 * the Binder link at the end of the first cell, made from ``[project.urls] Repository`` in ``pyproject.toml``
   (the one place that holds the repository's public address): a text link that opens this notebook on
   Binder, or no link at all while the address is not set. ``README.md``'s Binder badge follows it too.
@@ -39,6 +42,11 @@ GITHUB = re.compile(r'https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?')
 # Any Binder link or badge that a first cell or the README holds, with the blank lines before it.
 BINDER_LINK = re.compile(r'\n*\[(?:!\[[^\]]*\]\([^)]*\)|[^\]]*)\]\(https://mybinder\.org/[^)]*\)[ \t]*')
 BADGE_IMAGE = 'https://mybinder.org/badge_logo.svg'
+#: Each notebook's own stylesheet, which RISE asks for at every slideshow (jupyterlab-rise 0.43.1 loads
+#: ``rise.css`` and then ``<notebook>.css`` from the notebook's folder).
+NOTEBOOK_CSS = ('/* RISE loads rise.css and then <notebook>.css from the notebook\'s folder for every slideshow. This file\n'
+                '   is here so that RISE finds it: the slide styling of every notebook is rise.css.\n'
+                '   Written by `python -m d2l_extras.navigation`. */\n')
 
 
 def read_notebook(path: Path) -> dict:
@@ -77,10 +85,10 @@ def link(title: str, name: str) -> str:
 
 
 def nav_source(prev: tuple[str, str] | None, nxt: tuple[str, str] | None) -> str:
-    """The ``< Previous | Contents | Next >`` line; ``prev``/``nxt`` are (title, file name) or None."""
-    parts = [f'< {link(*prev)}' if prev else '<',
-             link('Contents', INDEX_NAME),
-             f'{link(*nxt)} >' if nxt else '>']
+    """The ``< Previous | Contents | Next >`` line; ``prev``/``nxt`` are (title, file name) or None (then left out)."""
+    parts = [f'< {link(*prev)}'] if prev else []
+    parts.append(link('Contents', INDEX_NAME))
+    parts += [f'{link(*nxt)} >'] if nxt else []
     return ' | '.join(parts)
 
 
@@ -208,6 +216,12 @@ def update(directory: Path = NOTEBOOKS_DIR, check: bool = False, address: str | 
             drift += describe_drift(path, nb, new)
             if not check:
                 slides.write_atomically(path, dumps_notebook(new))
+        css = path.with_suffix('.css')
+        if not css.is_file() or css.read_text(encoding='utf-8') != NOTEBOOK_CSS:
+            drift.append(f'{css.name}: {"differs from" if css.is_file() else "missing, expected"} the stylesheet '
+                         'RISE asks for (a comment only)')
+            if not check:
+                slides.write_atomically(css, NOTEBOOK_CSS)
     if readme is not None:
         text = readme.read_text(encoding='utf-8')
         new_text = readme_with_badge(text, address)

@@ -6,22 +6,22 @@ A :class:`Recipe` is what notebook 04, ``python -m d2l_extras.train`` and the be
 two minutes). ``choose_recipe`` picks ``full`` on a working GPU and ``cpu-quick`` otherwise, unless the
 student (or ``$DENSENET_RECIPE``) names one.
 
-Every field carries its group and its check: adding a field is one line here plus the line that uses
-it (the CLI gets a flag for it, checkpoints store it, resume compares it).
+Every field carries its group and its check: adding a field is one line here (a numeric one also has its
+line in ``RANGES``, the table of sane values) plus the line that uses it (the CLI gets a flag for it,
+checkpoints store it, resume compares it).
 
     >>> recipe = get_recipe('cpu-quick').replace(epochs=2)
     >>> net, (train_iter, test_iter) = build_model(recipe), load_data(recipe)   # doctest: +SKIP
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
-from .sizes import (MAX_BLOCKS, MAX_CONVS, MAX_GROWTH_RATE, MAX_IMAGE_SIZE, check_bool, check_choice, check_int,
-                    check_ints, min_input_size)
+from .sizes import (MAX_BATCH, MAX_BLOCKS, MAX_CONVS, MAX_GROWTH_RATE, MAX_IMAGE_SIZE, check_bool, check_choice,
+                    check_int, check_ints, check_real, min_input_size)
 
 ENV_VAR = 'DENSENET_RECIPE'
 LESSON_MODELS = ('densenet', 'densenet-deck')   # the lesson's corrected model, the deck's code as written
@@ -30,25 +30,78 @@ GROUPS = ('label', 'model', 'data', 'optimizer')
 RESUMABLE = ('name', 'epochs')            # what may differ on resume (epochs may only grow)
 
 
-def check_real(name: str, value: object, low: float, high: float = math.inf,
-               low_open: bool = False, high_open: bool = False) -> float:
-    """Return ``value`` as a float if it is a finite real number (not a bool) in the range, else raise."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not ok:
-        where = (f"{'>' if low_open else '>='} {low:g}" if high == math.inf else
-                 f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}")
-        raise ValueError(f'{name} must be a finite number {where}, got {value!r}')
-    return float(value)
-
-
 class RecipeError(ValueError):
     """A recipe field with a value outside its range; ``field`` names it (the CLI turns it into a flag)."""
 
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)
         self.field = field_name
+
+
+class Bound(NamedTuple):
+    """A bound that depends on the recipe's other fields: how it is said, and how it is computed."""
+    said: str
+    of: Callable[['Recipe'], float]
+
+
+EPOCHS = Bound('epochs', lambda r: r.epochs)
+SMALLEST_INPUT = Bound('the smallest input of its dense blocks (29 for 4)',
+                       lambda r: min_input_size(len(r.convs_per_block)))
+MAX_EPOCHS = 1000           # the paper trains 300 epochs on CIFAR, 90 on ImageNet
+MAX_LR = 10.0               # SGD's lr grows with the batch (0.1 per 256 images): 1.6 at the largest batch
+MAX_WEIGHT_DECAY = 0.1      # 200 times the modern recipes' 5e-4
+
+
+@dataclass(frozen=True)
+class Range:
+    """The sane values of a numeric recipe field: an integer or a finite number from ``low`` to ``high``."""
+    low: float | Bound
+    high: float | Bound
+    integer: bool = False
+    low_open: bool = False             # low itself is not allowed
+    high_open: bool = False            # high itself is not allowed
+    most: int | None = None            # a sequence of at most this many values, each in the range
+
+    def check(self, name: str, value: object, recipe: 'Recipe') -> Any:
+        """``value`` (as an int, float or tuple of ints) if it is in the range, else a ValueError naming ``name``."""
+        low, high = (b.of(recipe) if isinstance(b, Bound) else b for b in (self.low, self.high))
+        if self.most is not None:
+            return check_ints(name, value, low, high, max_len=self.most)
+        if self.integer:
+            return check_int(name, value, low, high)
+        return check_real(name, value, low, high, self.low_open, self.high_open)
+
+    def describe(self) -> str:
+        """The range in words, as ``--help`` and the README say it, e.g. 'a number in (0, 10]'."""
+        low, high = (b.said if isinstance(b, Bound) else f'{b:,}' if self.integer else f'{b:g}'
+                     for b in (self.low, self.high))
+        if self.most is not None:
+            return f'1 to {self.most} integers, each from {low} to {high}'
+        if self.integer:
+            return f'an integer from {low} to {high}'
+        return f"a number in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+
+
+#: The sane range of every numeric recipe field, the one table of them: the Recipe refuses a value outside it
+#: (and so the CLI, with exit code 2 and the flag's name), ``--help`` says it, the README lists it (tested).
+RANGES = {
+    'growth_rate': Range(1, MAX_GROWTH_RATE, integer=True),
+    'convs_per_block': Range(1, MAX_CONVS, integer=True, most=MAX_BLOCKS),
+    'resize': Range(SMALLEST_INPUT, MAX_IMAGE_SIZE, integer=True),
+    'batch_size': Range(1, MAX_BATCH, integer=True),
+    'epochs': Range(1, MAX_EPOCHS, integer=True),
+    'lr': Range(0, MAX_LR, low_open=True),
+    'warmup_epochs': Range(0, EPOCHS),
+    'momentum': Range(0, 1, high_open=True),
+    'weight_decay': Range(0, MAX_WEIGHT_DECAY),
+    'label_smoothing': Range(0, 1, high_open=True),
+    'seed': Range(0, 2 ** 31 - 1, integer=True),
+}
+
+
+def in_range(name: str, value: object, recipe: 'Recipe') -> Any:
+    """The check of a numeric field: its entry of ``RANGES``."""
+    return RANGES[name].check(name, value, recipe)
 
 
 def knob(default: Any, group: str, check: Callable[[str, Any, 'Recipe'], Any], doc: str) -> Any:
@@ -63,33 +116,25 @@ class Recipe:
     model: str = knob('densenet', 'model', lambda n, v, r: check_choice(n, v, trainable_models()),
                       "densenet: the lesson's corrected model; densenet-deck: the deck's code as written; "
                       'or another model that notebook 05 compares (d2l_extras.model_zoo)')
-    growth_rate: int = knob(32, 'model', lambda n, v, r: _lesson_only(n, check_int(n, v, high=MAX_GROWTH_RATE), r),
+    growth_rate: int = knob(32, 'model', lambda n, v, r: _lesson_only(n, in_range(n, v, r), r),
                             "channels each conv block adds (the lesson's models)")
-    convs_per_block: tuple = knob((4, 4, 4, 4), 'model', lambda n, v, r: _lesson_only(
-                                      n, check_ints(n, v, high=MAX_CONVS, max_len=MAX_BLOCKS), r),
+    convs_per_block: tuple = knob((4, 4, 4, 4), 'model', lambda n, v, r: _lesson_only(n, in_range(n, v, r), r),
                                   "conv blocks in each dense block, e.g. 4,4,4,4 (the lesson's models)")
-    resize: int = knob(96, 'data', lambda n, v, r: check_int(n, v, min_input_size(len(r.convs_per_block)),
-                                                             MAX_IMAGE_SIZE),
+    resize: int = knob(96, 'data', in_range,
                        'input height and width in pixels (at least the smallest input every dense block can process)')
-    batch_size: int = knob(256, 'data', lambda n, v, r: check_int(n, v),
-                           'examples per mini-batch (limited by the memory of the devices)')
-    epochs: int = knob(5, 'optimizer', lambda n, v, r: check_int(n, v), 'passes over the training set')
-    lr: float = knob(0.1, 'optimizer', lambda n, v, r: check_real(n, v, 0, low_open=True),
-                     'learning rate (the peak, with a schedule)')
+    batch_size: int = knob(256, 'data', in_range, 'examples per mini-batch (limited by the memory of the devices)')
+    epochs: int = knob(5, 'optimizer', in_range, 'passes over the training set')
+    lr: float = knob(0.1, 'optimizer', in_range, 'learning rate (the peak, with a schedule)')
     schedule: str = knob('constant', 'optimizer', lambda n, v, r: check_choice(n, v, SCHEDULES),
                          'constant, or cosine: decay to 0 along a half cosine by the last update')
-    warmup_epochs: float = knob(0.0, 'optimizer', lambda n, v, r: check_real(n, v, 0, r.epochs),
+    warmup_epochs: float = knob(0.0, 'optimizer', in_range,
                                 'linear warm-up from about 0 to lr first (may be fractional)')
-    momentum: float = knob(0.0, 'optimizer', lambda n, v, r: check_real(n, v, 0, 1, high_open=True),
-                           "SGD momentum (0: the deck's plain SGD)")
+    momentum: float = knob(0.0, 'optimizer', in_range, "SGD momentum (0: the deck's plain SGD)")
     nesterov: bool = knob(False, 'optimizer', lambda n, v, r: _check_nesterov(n, v, r),
                           "Nesterov's momentum (MXNet's optimizer 'nag'; needs momentum > 0)")
-    weight_decay: float = knob(0.0, 'optimizer', lambda n, v, r: check_real(n, v, 0),
-                               'L2 penalty on every parameter (MXNet\'s wd)')
-    label_smoothing: float = knob(0.0, 'optimizer', lambda n, v, r: check_real(n, v, 0, 1, high_open=True),
-                                  'share of each target spread evenly over all classes')
-    seed: int = knob(0, 'optimizer', lambda n, v, r: check_int(n, v, low=0, high=2 ** 31 - 1),
-                     'seed of the initialization and of the data order')
+    weight_decay: float = knob(0.0, 'optimizer', in_range, 'L2 penalty on every parameter (MXNet\'s wd)')
+    label_smoothing: float = knob(0.0, 'optimizer', in_range, 'share of each target spread evenly over all classes')
+    seed: int = knob(0, 'optimizer', in_range, 'seed of the initialization and of the data order')
 
     def __post_init__(self) -> None:
         """Check every field (its own check, in order); store numbers as their field's type."""

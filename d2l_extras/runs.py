@@ -10,10 +10,12 @@ What a run folder holds (``python -m d2l_extras.train --out FOLDER``, or ``train
 - ``epoch-NNN.params`` and ``epoch-NNN.states``: the parameters and the trainer state (update count,
   momentum) after epoch NNN;
 - ``metrics.json``: the recipe, the devices, every epoch's numbers, the changes and how the run ended;
-- ``final.params`` and ``final.params.sha256``: the parameters once every epoch is done, and their
-  SHA-256 (``sha256sum -c final.params.sha256`` checks them).
+- ``final.params`` and ``final.params.sha256``: the parameters once every epoch is done (a copy of the
+  last checkpoint's), and their SHA-256 (``sha256sum -c final.params.sha256`` checks them).
 
-Every file is written by :mod:`d2l_extras.atomic`: whole or not at all.
+Every file is written by :mod:`d2l_extras.atomic`: whole or not at all. A crash between two files leaves
+the checkpoint whole and ``final.params.sha256`` either right or missing, never another file's; resuming
+a complete run (``finish``) rewrites from the checkpoint whatever is missing, stale or damaged.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .atomic import mismatch, write_atomic, write_checksum, write_json
+from .atomic import (checksum_file, checksum_line, mismatch, sha256_of, write_atomic, write_checksum,
+                     write_json)
 from .errors import error_line
 from .history import History
 from .recipes import RESUMABLE, Recipe
@@ -385,14 +388,65 @@ class RunFolder:
 
     def save_metrics(self, recipe: Recipe, history: History, changes: list[dict], devices: list) -> Path:
         """``metrics.json``: the recipe, the devices, every epoch, the changes on resume, how the run ended."""
-        write_json(self.path / METRICS, {'recipe': recipe.to_dict(), 'devices': [str(d) for d in devices],
-                                         'complete': len(history) == recipe.epochs and not history.diverged,
-                                         'changes': changes, **history.to_dict()})
+        write_json(self.path / METRICS, _metrics(recipe, history, changes, [str(d) for d in devices]))
         return self.path / METRICS
 
-    def save_final(self, net) -> Path:
-        """``final.params`` (checked by reading it back) and ``final.params.sha256`` beside it."""
-        path = self.path / FINAL
-        write_checksum(path, write_atomic(path, lambda tmp: net.save_parameters(str(tmp)), _check_params_file(net)))
+    def save_final(self, checkpoint: Checkpoint) -> Path:
+        """``final.params``, a copy of the checkpoint's parameters checked against its SHA-256, then its checksum.
+
+        The old ``final.params.sha256`` goes just before the new file takes the name, and the new one comes
+        just after: a crash at any moment leaves the checksum beside ``final.params`` right or missing.
+        """
+        path, record = self.path / FINAL, checkpoint.files['params']
+        source = checkpoint.path('params')
+
+        def check(tmp: Path) -> None:
+            why = mismatch(tmp, record)
+            if why:
+                raise OSError(f'the copy of {source.name} is not that file: {why}')
+        write_atomic(path, lambda tmp: shutil.copyfile(source, tmp), check,
+                     before_rename=lambda: checksum_file(path).unlink(missing_ok=True))
+        write_checksum(path, record)
         return path
+
+    def finish(self, recipe: Recipe, history: History, changes: list[dict], devices: list,
+               log: Callable[[str], None] | None = None) -> Path:
+        """Make ``final.params``, its checksum and ``metrics.json`` those of the complete checkpoint in the folder.
+
+        Writes whichever is missing, stale (another epoch's, or left behind by a crash) or damaged, from the
+        checkpoint; with ``log``, says each file it had to repair. Returns ``final.params``.
+        """
+        checkpoint, path = read_checkpoint(self.path), self.path / FINAL
+        record, said = checkpoint.files['params'], log or (lambda line: None)
+        source = checkpoint.path('params').name
+        if not path.is_file() or sha256_of(path) != record['sha256']:
+            why = 'was missing' if not path.is_file() else 'differed from the checkpoint (damaged or stale)'
+            self.save_final(checkpoint)
+            said(f'{path} {why}: written again from {source}')
+        sidecar = checksum_file(path)
+        try:
+            right = sidecar.read_text() == checksum_line(path, record)
+        except (OSError, UnicodeDecodeError):
+            right = False
+        if not right:
+            why = 'was missing' if not sidecar.is_file() else 'did not match final.params'
+            write_checksum(path, record)
+            said(f'{sidecar} {why}: written again')
+        metrics = _metrics(recipe, history, changes, [str(d) for d in devices])
+        try:
+            before = json.loads((self.path / METRICS).read_text())
+            metrics['devices'] = before['devices']            # the devices that trained it, not this call's
+        except (OSError, ValueError, TypeError, KeyError):
+            before = None
+        if before != metrics:
+            write_json(self.path / METRICS, metrics)
+            said(f'{self.path / METRICS} did not record the complete run: written again')
+        return path
+
+
+def _metrics(recipe: Recipe, history: History, changes: list[dict], devices: list[str]) -> dict:
+    """What ``metrics.json`` holds: the recipe, the devices, every epoch, the changes on resume, how the run ended."""
+    return {'recipe': recipe.to_dict(), 'devices': devices,
+            'complete': len(history) == recipe.epochs and not history.diverged, 'changes': changes,
+            **history.to_dict()}
 

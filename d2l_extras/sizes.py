@@ -12,6 +12,7 @@ The lesson's code (``d2l_extras.densenet``) has no checks, as the deck had none:
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Iterable, Sequence
 
 MAX_GROWTH_RATE = 256      # new channels per conv block (the paper: 12 to 48)
@@ -24,12 +25,35 @@ MAX_BATCH = 4096           # images in one batch
 STEMS = ('imagenet', 'cifar')   # 7x7/2 conv + 3x3/2 max-pool (the deck's) / one 3x3 conv (the paper's CIFAR models)
 
 
+def shown(value: object) -> str:
+    """A value as an error message shows it: its repr, and its type where the repr hides it (NumPy, MXNet)."""
+    if type(value) in (int, float, str, bool, type(None), list, tuple, dict):
+        return repr(value)
+    return f'{value!r} ({type(value).__module__}.{type(value).__qualname__})'
+
+
 def check_int(name: str, value: object, low: int = 1, high: int | None = None) -> int:
-    """Return ``value`` if it is an int (not a bool) in [low, high], else raise a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        where = f'from {low} to {high:,}' if high is not None else f'of at least {low}'
-        raise ValueError(f'{name} must be an integer {where}, got {value!r}')
-    return value
+    """Return ``value`` as an int if it is an integer (Python's or NumPy's, not a bool) in [low, high], else raise
+    a ValueError naming ``name`` and the range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or \
+            (high is not None and value > high):
+        where = f'from {low:,} to {high:,}' if high is not None else f'of at least {low:,}'
+        raise ValueError(f'{name} must be an integer {where}, got {shown(value)}')
+    return int(value)
+
+
+def check_real(name: str, value: object, low: float, high: float = math.inf,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite real number (Python's or NumPy's, not a bool) in the range,
+    else raise a ValueError naming ``name`` and the range (``low_open``: low itself excluded; ``high_open`` too)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        where = (f"{'>' if low_open else '>='} {low:g}" if high == math.inf else
+                 f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}")
+        raise ValueError(f'{name} must be a finite number {where}, got {shown(value)}')
+    return float(value)
 
 
 def check_ints(name: str, values: object, low: int = 1, high: int | None = None,
@@ -45,14 +69,14 @@ def check_ints(name: str, values: object, low: int = 1, high: int | None = None,
 def check_bool(name: str, value: object) -> bool:
     """Return ``value`` if it is True or False (not 0, 1 or a string), else raise a ValueError."""
     if not isinstance(value, bool):
-        raise ValueError(f'{name} must be True or False, got {value!r}')
+        raise ValueError(f'{name} must be True or False, got {shown(value)}')
     return value
 
 
 def check_fraction(name: str, value: object) -> float:
     """Return ``value`` if it is a real number in (0, 1], else raise a ValueError (e.g. theta)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise ValueError(f'{name} must be a number in (0, 1], got {value!r}')
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value <= 1:
+        raise ValueError(f'{name} must be a number in (0, 1], got {shown(value)}')
     return float(value)
 
 
@@ -137,9 +161,10 @@ def channel_path(growth_rate: int = 32, convs_per_block: Sequence[int] = (4, 4, 
 
     ``fixed=False`` follows the deck's code, whose transitions are sized by a counter that is never halved.
     """
-    check_int('growth_rate', growth_rate, high=MAX_GROWTH_RATE)
+    growth_rate = check_int('growth_rate', growth_rate, high=MAX_GROWTH_RATE)
     convs_per_block = check_ints('convs_per_block', convs_per_block, high=MAX_CONVS, max_len=MAX_BLOCKS)
     check_bool('fixed', fixed)
+    stem_channels = check_int('stem_channels', stem_channels, high=MAX_CHANNELS)
     counted = channels = stem_channels     # what the builder counts / what really flows
     path = [('stem', channels)]
     for i, num_convs in enumerate(convs_per_block):

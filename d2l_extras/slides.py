@@ -7,7 +7,8 @@ renders in a lecture hall without Wi-Fi. The deck takes its theme and transition
 ``rise`` metadata, as RISE does, and the slide styling from ``notebooks/rise.css``, which RISE loads too.
 
 ``RISE`` is what every notebook's ``rise`` metadata holds (``python -m d2l_extras.navigation`` writes it);
-``deck_outline`` lists a notebook's slides as RISE and reveal.js number them, for the slide-fit test.
+``REVEAL_OPTIONS`` are the reveal.js options that RISE does not pass on (the decks and ``d2l_extras.rise_server``
+add them); ``deck_outline`` lists a notebook's slides as RISE and reveal.js number them, for the slide tests.
 """
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ RISE = {
     'scroll': True,              # a (sub)slide taller than the screen scrolls instead of being cut
     'enable_chalkboard': False,  # its pen and board images are missing from jupyterlab-rise's bundle (404)
 }
+#: reveal.js options that RISE never takes from the ``rise`` metadata (jupyterlab-rise 0.43.1 passes reveal.js a fixed
+#: list of them): with ``linear`` navigation, -> and PageDown (what a presentation clicker sends) step through every
+#: slide, subslide and fragment in order; reveal.js's default -> jumps from slide to slide, past the subslides.
+#: The static decks set them when they start; RISE reads them from the slideshow's address (``d2l_extras.rise_server``).
+REVEAL_OPTIONS = {'navigationMode': 'linear'}
 #: Cell tag that allows a (sub)slide to be taller than the screen (it scrolls); the slide-fit test skips its height.
 SCROLL_TAG = 'scroll'
 #: The screen every slide must fit: a 720p projector.
@@ -47,10 +53,17 @@ CDN_PATTERN = re.compile(r'cdn|unpkg', re.IGNORECASE)
 # nbconvert's reveal template imports mermaid.js from a CDN on every page; these notebooks draw no
 # mermaid diagrams, so the offline template leaves that block out. It adds the slide styling of
 # notebooks/rise.css (resources['slide_css']) after nbconvert's own.
+# After nbconvert's own start of reveal.js, the template sets the options nbconvert has no setting for
+# (resources['reveal_config']: REVEAL_OPTIONS and the notebook's ``center``).
 OFFLINE_TEMPLATE = ("{%- extends 'index.html.j2' -%}\n"
                     "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n"
                     "{% block html_head_css %}<style type=\"text/css\">\n{{ resources.slide_css }}\n</style>\n"
-                    "{% endblock html_head_css %}\n")
+                    "{% endblock html_head_css %}\n"
+                    "{% block footer_js %}{{ super() }}\n"
+                    "<script>require(['{{ reveal_url_prefix }}/dist/reveal.js'], function (Reveal) {\n"
+                    "  Reveal.configure({{ resources.reveal_config }});\n"
+                    "});</script>\n"
+                    "{% endblock footer_js %}\n")
 
 
 def slide_type(cell: dict) -> str | None:
@@ -232,7 +245,8 @@ def export_deck(notebook: Path, out_dir: Path, js_dir: Path, further: bool = Fal
     html, resources = exporter.from_notebook_node(nb, resources={
         'metadata': {'name': stem, 'path': str(notebook.parent)},
         'unique_key': stem, 'output_files_dir': files_dir,
-        'slide_css': css.read_text(encoding='utf-8') if css.exists() else ''})
+        'slide_css': css.read_text(encoding='utf-8') if css.exists() else '',
+        'reveal_config': json.dumps({**REVEAL_OPTIONS, 'center': bool(rise.get('center', True))})})
     # The template's own comment about loading "reveal from a cdn" goes too, so a grep finds no CDN at all.
     html = re.sub(r'^[ \t]*//.*\bcdn\b.*\n', '', html, flags=re.MULTILINE | re.IGNORECASE)
     found = sorted(set(m.group(0).lower() for m in CDN_PATTERN.finditer(html)))

@@ -13,22 +13,41 @@ be asked for) or ``--overwrite`` (start over).
 Exit codes: 0 done; 2 refused before training, with a one-line error (a flag, the recipe, the data, the
 devices, the memory, the run folder, the checkpoint); 3 the run failed (its loss diverged, or a file
 could not be written; the last complete epoch is kept); 130 Ctrl-C (the last complete epoch is kept).
+Ctrl-C says one line at every moment from this module's first line on, also while Python loads MXNet
+(the first 2 s); only the interpreter's own start-up before it (some 20 ms) is Python's.
 """
 from __future__ import annotations
 
-import argparse
+import os
+import signal
 import sys
-from dataclasses import fields
-from pathlib import Path
-from typing import Callable, Sequence
 
-from . import use_all_cores
+EXIT_OK, EXIT_REFUSED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130   # 130: what a shell reports after SIGINT
+NOTHING_WRITTEN = 'interrupted before training started; nothing was written'
+
+
+def _quit_at_once(signum, frame) -> None:
+    """Ctrl-C while the command starts: one line, exit 130, at once (nothing exists yet that needs saving).
+
+    No exception: a KeyboardInterrupt in the middle of MXNet's import would print a long traceback.
+    """
+    os.write(2, f'error: {NOTHING_WRITTEN}\n'.encode())
+    os._exit(EXIT_INTERRUPTED)
+
+
+if __name__ == '__main__':       # the command (not an import): Ctrl-C is one line from here on
+    signal.signal(signal.SIGINT, _quit_at_once)
+
+import argparse  # noqa: E402
+from dataclasses import fields  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Callable, Sequence  # noqa: E402
+
+from . import use_all_cores  # noqa: E402
 
 use_all_cores()   # before MXNet loads
 
-from .recipes import RECIPES, Recipe, RecipeError  # noqa: E402
-
-EXIT_OK, EXIT_REFUSED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130   # 130: what a shell reports after SIGINT
+from .recipes import RANGES, RECIPES, Recipe, RecipeError  # noqa: E402
 
 
 def _typed(kind: type) -> Callable[[str], object]:
@@ -61,17 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--recipe', '--profile', dest='recipe', choices=sorted(RECIPES),
                         help='recipe to start from (default: $DENSENET_RECIPE, else full on a working GPU and '
                              "cpu-quick on a CPU; with --resume, the checkpoint's); the flags below change it")
-    recipe_flags = parser.add_argument_group('recipe fields (default: the recipe\'s)')
+    recipe_flags = parser.add_argument_group('recipe fields (default: the recipe\'s; a value outside the range '
+                                             'is refused)')
     for f in fields(Recipe):
         if f.metadata['group'] == 'label':
             continue
         flag = '--' + f.name.replace('_', '-')
+        said = f.metadata['doc'] + (f'; {RANGES[f.name].describe()}' if f.name in RANGES else '')
         if isinstance(f.default, bool):
-            recipe_flags.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                                      help=f.metadata['doc'])
+            recipe_flags.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=said)
         else:
             kind = type(f.default)
-            recipe_flags.add_argument(flag, type=_typed(kind), help=f.metadata['doc'],
+            recipe_flags.add_argument(flag, type=_typed(kind), help=said,
                                       metavar={int: 'N', float: 'X', tuple: 'N,N,...'}.get(kind, 'NAME'))
     parser.add_argument('--devices', default='auto',
                         help='auto | cpu | cpu:0,1 | gpu | gpu:0,1 (default: auto = all working GPUs, else the CPU)')
@@ -112,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     from .training import train
 
     npx.set_np()
-    devices, reason = resolve_devices(args.devices)
+    devices, reason = resolve_devices(args.devices, name='--devices')
     on_gpu = devices[0].device_type == 'gpu'
     recipe = _recipe(args, on_gpu)
     minutes = expected_minutes(recipe, on_gpu)
@@ -122,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     history = train(build_model(recipe), train_iter, test_iter, recipe, devices=devices, run_dir=args.out,
                     resume=args.resume, overwrite=args.overwrite, plot=False, progress=not args.no_progress,
                     log=lambda line: print(line, flush=True))
+    if signal.getsignal(signal.SIGINT) is _interrupt_once:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)     # the command: what is left is to say how it ended
     if history.interrupted:
         return EXIT_INTERRUPTED
     if history.diverged:
@@ -136,6 +158,15 @@ def _error(message: str) -> None:
     print('error: ' + ' '.join(str(message).split()), file=sys.stderr)
 
 
+def _interrupt_once(signum, frame) -> None:
+    """Ctrl-C once the command runs: a KeyboardInterrupt, which stops the run and keeps its last complete epoch.
+
+    A second Ctrl-C while the run stops is ignored: it would only cut the saving short.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the flags and run; 0 done, 2 refused, 3 failed, 130 after Ctrl-C (see the module's docstring)."""
     from .atomic import WriteError
@@ -143,9 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)       # bad flags: argparse's one line and exit code 2
     try:
+        if signal.getsignal(signal.SIGINT) is _quit_at_once:    # the command, past its imports
+            signal.signal(signal.SIGINT, _interrupt_once)
         return run(args)
     except KeyboardInterrupt:
-        _error('interrupted before training started')
+        _error(NOTHING_WRITTEN)
         return EXIT_INTERRUPTED
     except RecipeError as e:
         _error(f"--{e.field.replace('_', '-')}: {e}")

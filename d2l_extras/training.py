@@ -101,7 +101,8 @@ def prepare_net(net, recipe: Recipe, devices: list[mx.Context]) -> None:
 
 
 class Display:
-    """What a run shows: the deck's line per epoch, a progress bar, the live plot, a few updates per epoch."""
+    """What a run shows: the deck's line per epoch, the live plot (in a notebook) or a progress bar, a few updates
+    per epoch."""
 
     def __init__(self, recipe: Recipe, train_iter, history: History, plot: bool, progress: bool,
                  log: Callable[[str], None]) -> None:
@@ -114,9 +115,14 @@ class Display:
             self.live.add(e.epoch, train_loss=e.loss, train_acc=e.train_acc, test_acc=e.test_acc)
 
     def start(self, epoch: int) -> None:
-        """A fresh progress bar for the epoch."""
-        if self.progress:
-            from tqdm.auto import tqdm
+        """A fresh progress bar for the epoch, unless the live plot shows the progress (its title).
+
+        The bar is text (a terminal's, or a notebook's stderr), never a widget: a notebook saved during or
+        after training would keep the views of bars whose widgets are gone ("Error displaying widget: model
+        not found" when it is opened again).
+        """
+        if self.progress and not self.live:
+            from tqdm.std import tqdm
             self.bar = tqdm(total=self.images, unit='img', leave=False, mininterval=1.0,
                             desc=f'epoch {epoch}/{self.recipe.epochs}')
 
@@ -288,7 +294,7 @@ def train(net, train_iter: Iterable, test_iter: Iterable, recipe: Recipe, device
         resume: continue from the checkpoint in ``run_dir`` (more epochs allowed, nothing else changed).
         overwrite: delete the run in ``run_dir`` and start over.
         plot: draw the live plot (default: only inside a notebook).
-        progress: show a tqdm progress bar.
+        progress: show the progress: a text progress bar, or the live plot's title when it is drawn.
         log: where the per-epoch lines and notes go.
     Returns:
         The :class:`~d2l_extras.history.History`; ``interrupted`` after Ctrl-C (the last complete epoch
@@ -339,15 +345,13 @@ def _run_epochs(net, trainer, train_iter, test_iter, recipe: Recipe, devices: li
                     run.save_epoch(net, trainer, recipe, history, changes, devices)
                     saved = len(history)
                 display.done(history.epochs[-1])
-        if run is not None and (len(history) > before or not (run.path / FINAL).is_file()):
-            run.save_final(net)
+        if run is not None:                     # final.params; on a resume with nothing to train, repairs said
+            run.finish(recipe, history, changes, devices, log=display.log if len(history) == before else None)
     except KeyboardInterrupt:
         mx.nd.waitall()                         # let queued operations finish before anyone reads again
         del history.epochs[saved if run is not None else len(history):]
         history.interrupted = True
-        kept = (f'epoch {saved} kept in {run.path}' if run is not None and saved else
-                f'{len(history)} complete epoch(s) in the returned history')
-        display.stopped(f'interrupted during epoch {epoch}: {kept}')
+        display.stopped(_interrupted(epoch, saved, recipe, run, len(history)))
     except Diverged as error:
         mx.nd.waitall()
         kept = f'; epoch {saved} is kept in {run.path}' if run is not None and saved else ''
@@ -355,6 +359,19 @@ def _run_epochs(net, trainer, train_iter, test_iter, recipe: Recipe, devices: li
         display.stopped(history.diverged, x=error.at)
     finally:
         display.close()
-    if run is not None and (history.interrupted or history.diverged):
+    if run is not None and (history.diverged or (history.interrupted and saved)):
         with contextlib.suppress(Exception):    # the checkpoint is what counts; the metrics say how it ended
             run.save_metrics(recipe, history, changes, devices)
+
+
+def _interrupted(epoch: int, saved: int, recipe: Recipe, run: RunFolder | None, kept: int) -> str:
+    """What Ctrl-C kept, in words for whoever pressed it (a terminal or a notebook)."""
+    if run is None:
+        return f'interrupted during epoch {epoch}: {kept} complete epoch(s) in the returned history'
+    if saved == recipe.epochs:
+        return (f'interrupted while writing {FINAL}: all {saved} epochs are kept in {run.path}; resuming '
+                f'(--resume, resume=True) writes it')
+    if saved:
+        return f'interrupted during epoch {epoch}: epoch {saved} kept in {run.path}'
+    return (f'interrupted during epoch {epoch}, before the first checkpoint (at the end of epoch 1): nothing was '
+            'saved; start again the same way')

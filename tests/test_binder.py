@@ -45,12 +45,25 @@ def test_dockerfile_meets_binders_requirements():
 
 
 def test_the_image_installs_the_project_as_make_setup_does():
-    """One set-up for a laptop and the image: `make setup` (its pins, the Lab settings) and `make data`."""
-    assert any(re.search(r'make setup data PYTHON=python3\.11 GPU=\$\{GPU\} EXTRAS=\$extras', line)
+    """One set-up for a laptop and the image: `make setup` (its pins, the settings below), `make data` and
+    `make trust` (the notebooks signed, as `make lab` signs them)."""
+    assert any(re.search(r'make setup data trust PYTHON=python3\.11 GPU=\$\{GPU\} EXTRAS=\$extras', line)
                for line in instructions(DOCKERFILE))
     makefile = (ROOT / 'Makefile').read_text()
-    assert 'LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json' in makefile
-    json.loads((ROOT / 'jupyterlab' / 'overrides.json').read_text())
+    assert re.search(r'^lab: setup data trust$', makefile, re.M)
+
+
+@pytest.mark.parametrize('source, target', [
+    ('jupyterlab/overrides.json', 'share/jupyter/lab/settings/overrides.json'),
+    ('jupyterlab/jupyter_server_config.json', 'etc/jupyter/jupyter_server_config.d/d2l-extras.json')])
+def test_make_setup_installs_the_settings_into_the_venv_of_every_server(source, target):
+    """The Lab settings and the server's (the slideshow's server extension) are files of `make setup`, installed into
+    the venv, whose `jupyter` every server of the image runs (Binder's and a hub's included)."""
+    makefile = (ROOT / 'Makefile').read_text()
+    variable = re.search(rf'^(\w+) := \$\(VENV\)/{re.escape(target)}$', makefile, re.M).group(1)
+    assert f'$({variable}): {source} $(STAMP)' in makefile
+    assert f'$({variable})' in re.search(r'^setup:(.*)$', makefile, re.M).group(1)
+    json.loads((ROOT / source).read_text())
 
 
 @pytest.mark.parametrize('path', sorted((ROOT / 'notebooks').glob('[0-9][0-9]_*.ipynb')), ids=lambda p: p.name)

@@ -1,6 +1,7 @@
 """``python -m d2l_extras.train``: one-line errors and exit codes, run folders that keep their work, --resume
 that checks the recipe, Ctrl-C, full disks, and the same recipe as notebook 04."""
 import json
+import math
 import os
 import signal
 import subprocess
@@ -62,19 +63,23 @@ def one_line_error(err):
 
 # ---- flags and refusals -------------------------------------------------------------------------
 @pytest.mark.parametrize('flags, message', [
-    (['--epochs', '-1'], '--epochs: epochs must be an integer of at least 1, got -1'),
+    (['--epochs', '-1'], '--epochs: epochs must be an integer from 1 to 1,000, got -1'),
+    (['--epochs', '1000000000'], '--epochs: epochs must be an integer from 1 to 1,000, got 1000000000'),
     (['--epochs', 'two'], "argument --epochs: must be an integer, got 'two'"),
     (['--resize', '28'], '--resize: resize must be an integer from 29 to 1,024, got 28'),
     (['--resize', '1000000'], '--resize: resize must be an integer from 29 to 1,024, got 1000000'),
-    (['--batch-size', '0'], '--batch-size: batch_size must be an integer of at least 1, got 0'),
-    (['--lr', '0'], '--lr: lr must be a finite number > 0, got 0.0'),
-    (['--lr', 'nan'], '--lr: lr must be a finite number > 0, got nan'),
+    (['--batch-size', '0'], '--batch-size: batch_size must be an integer from 1 to 4,096, got 0'),
+    (['--lr', '0'], '--lr: lr must be a finite number in (0, 10], got 0.0'),
+    (['--lr', 'nan'], '--lr: lr must be a finite number in (0, 10], got nan'),
+    (['--lr', '1e9'], '--lr: lr must be a finite number in (0, 10], got 1000000000.0'),
+    (['--weight-decay', '1e9'], '--weight-decay: weight_decay must be a finite number in [0, 0.1], got 1000000000.0'),
     (['--model', 'deck'], "--model: model must be one of 'densenet', 'densenet-deck', 'densenet-bc'"),
     (['--recipe', 'full', '--nesterov'], '--nesterov: nesterov=True needs momentum > 0'),
     (['--convs-per-block', '4,x'], "argument --convs-per-block: must be integers separated by commas"),
-    (['--devices', 'tpu'], "devices: unknown device 'tpu': use auto, cpu"),
-    (['--devices', 'gpu:x'], "devices: unknown device 'gpu:x'"),
-    (['--devices', 'cpu:0,0'], "devices lists cpu(0) 2 times, got 'cpu:0,0': name each device once"),
+    (['--devices', 'tpu'], "--devices: unknown device 'tpu': use auto, cpu, cpu:0,1, gpu or gpu:0,1"),
+    (['--devices', 'gpu:x'], "--devices: unknown device 'gpu:x'"),
+    (['--devices', 'cpu:\u00b2'], "error: --devices: unknown device 'cpu:\u00b2': use auto, cpu, cpu:0,1, gpu or gpu:0,1\n"),
+    (['--devices', 'cpu:0,0'], "--devices lists cpu(0) 2 times, got 'cpu:0,0': name each device once"),
     (['--recipe', 'huge'], 'argument --recipe/--profile: invalid choice'),
     (['--resume', '--overwrite'], 'argument --overwrite: not allowed with argument --resume'),
     ([], 'the following arguments are required: --out'),
@@ -84,6 +89,34 @@ def test_bad_flags_are_one_line_errors_with_exit_code_2(flags, message, capsys, 
     code, _, err = cli_run(argv, capsys)
     assert code == 2 and message in one_line_error(err)
     assert not (tmp_path / 'run').exists()
+
+
+def outside(name: str, base: recipes.Recipe) -> list[str]:
+    """Texts of flag values just outside the range of recipe field ``name`` (at both ends), for recipe ``base``."""
+    bound = recipes.RANGES[name]
+    low, high = (b.of(base) if isinstance(b, recipes.Bound) else b for b in (bound.low, bound.high))
+    if bound.most is not None:
+        return [str(low - 1), str(high + 1), ','.join([str(low)] * (bound.most + 1))]
+    if bound.integer:
+        return [str(low - 1), str(high + 1)]
+    return [repr(low if bound.low_open else low - 0.5), repr(high if bound.high_open else high * 1.5)]
+
+
+@pytest.mark.parametrize('name', sorted(recipes.RANGES))
+def test_every_numeric_flag_refuses_a_value_outside_its_range_naming_the_flag(name, capsys, tmp_path):
+    flag = '--' + name.replace('_', '-')
+    for value in outside(name, recipes.get_recipe('cpu-quick')):
+        code, _, err = cli_run(['--recipe', 'cpu-quick', flag, value, '--out', str(tmp_path / 'run')], capsys)
+        assert code == 2 and one_line_error(err).startswith(f'error: {flag}: {name}'), (value, err)
+        assert 'must be ' in err and not (tmp_path / 'run').exists()
+
+
+def test_help_gives_each_numeric_flag_its_range(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(['--help'])
+    said = ' '.join(capsys.readouterr().out.split())
+    for name, bound in recipes.RANGES.items():
+        assert ' '.join(bound.describe().split()) in said, name
 
 
 def test_every_recipe_field_is_a_flag_so_a_new_field_needs_no_cli_change():
@@ -124,10 +157,10 @@ def test_an_out_that_is_a_file_is_refused(tiny_set, capsys):
     assert (tiny_set / 'notes.txt').read_text() == 'mine'
 
 
-def test_a_batch_larger_than_memory_is_refused_with_the_estimate(tiny_set, capsys):
-    code, _, err = cli_run(FAST + ['--batch-size', '1000000', '--resize', '32', '--out', str(tiny_set / 'run')],
-                           capsys)
-    assert code == 2 and 'batch_size 1000000 needs about ' in one_line_error(err) and ' GiB available: use' in err
+def test_a_batch_larger_than_memory_is_refused_with_the_estimate(tiny_set, capsys, monkeypatch):
+    monkeypatch.setattr('d2l_extras.preflight.free_memory', lambda device: 2 ** 20)     # a device with 1 MiB free
+    code, _, err = cli_run(FAST + ['--batch-size', '4096', '--resize', '32', '--out', str(tiny_set / 'run')], capsys)
+    assert code == 2 and 'batch_size 4096 needs about ' in one_line_error(err) and ' GiB available: use' in err
     assert not (tiny_set / 'run').exists()
 
 
@@ -222,8 +255,15 @@ def test_a_damaged_checkpoint_is_one_line_naming_the_file(tiny_set, capsys):
     assert code == 2 and f'{out / "checkpoint.json"} is damaged: not readable JSON' in one_line_error(err)
 
 
-def test_a_diverged_run_exits_3_saying_where(tiny_set, capsys):
-    code, printed, err = cli_run(FAST + ['--lr', '1e6', '--epochs', '2', '--out', str(tiny_set / 'run')], capsys)
+def test_a_diverged_run_exits_3_saying_where(tiny_set, capsys, monkeypatch):
+    real = training.make_loss                            # a step that blows up: the loss of batch 2 is NaN
+    calls = []
+
+    def make_loss(recipe):
+        loss = real(recipe)
+        return lambda scores, labels: loss(scores, labels) * (math.nan if calls.append(1) or len(calls) == 2 else 1)
+    monkeypatch.setattr(training, 'make_loss', make_loss)
+    code, printed, err = cli_run(FAST + ['--epochs', '2', '--out', str(tiny_set / 'run')], capsys)
     assert code == 3 and 'diverged: ' in one_line_error(err) and 'at epoch 1, batch ' in err
     assert 'done' not in printed
     assert json.loads((tiny_set / 'run' / 'metrics.json').read_text())['diverged']
@@ -280,10 +320,10 @@ def wait_for(condition, process, seconds=120):
 
 def test_ctrl_c_exits_130_keeps_the_epoch_a_second_run_is_refused_and_resume_finishes(tiny_set, capsys):
     out = tiny_set / 'run'
-    first = start_cli(tiny_set, FAST + ['--epochs', '10000', '--out', str(out)])
+    first = start_cli(tiny_set, FAST + ['--epochs', '1000', '--out', str(out)])
     try:
         wait_for(lambda: (out / 'checkpoint.json').is_file(), first)
-        code, _, err = cli_run(FAST + ['--epochs', '10000', '--out', str(out), '--resume'], capsys)
+        code, _, err = cli_run(FAST + ['--epochs', '1000', '--out', str(out), '--resume'], capsys)
         assert code == 2 and f'in use by another run (process {first.pid}' in one_line_error(err)
         first.send_signal(signal.SIGINT)
         printed, err = first.communicate(timeout=120)
@@ -340,3 +380,170 @@ def test_flags_that_make_another_recipe_change_its_label():
               '--warmup-epochs', '0.5', '--schedule', 'cosine']
     assert cli._recipe(parse(['--out', 'x', '--recipe', 'full', *modern]), on_gpu=False).name == 'full-modern'
     assert cli._recipe(parse(['--out', 'x', '--recipe', 'full', '--lr', '0.3']), on_gpu=False).name == 'custom'
+
+
+# ---- Ctrl-C at every moment of the command ------------------------------------------------------------
+def test_ctrl_c_in_the_first_epoch_says_nothing_was_saved_and_leaves_no_folder(tiny_set, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(training, 'train_epoch', interrupted)
+    code, printed, err = cli_run(FAST + ['--out', str(tiny_set / 'run')], capsys)
+    assert code == 130 and err == '' and 'returned history' not in printed
+    assert printed.splitlines()[-1] == ('interrupted during epoch 1, before the first checkpoint (at the end of '
+                                        'epoch 1): nothing was saved; start again the same way')
+    assert not (tiny_set / 'run').exists()
+    assert cli_run(FAST + ['--epochs', '1', '--out', str(tiny_set / 'run')], capsys)[0] == 130   # the same way again
+
+
+def start_command(cwd, argv):
+    """``python -m d2l_extras.train ARGV``, as a user types it, in a process of its own."""
+    env = {k: v for k, v in os.environ.items() if k != recipes.ENV_VAR}
+    return subprocess.Popen([sys.executable, '-m', 'd2l_extras.train', *argv], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def mapped(process, library):
+    """Whether ``process`` has loaded ``library`` (it is in /proc/PID/maps)."""
+    try:
+        return library in Path(f'/proc/{process.pid}/maps').read_text()
+    except OSError:
+        return False
+
+
+def first_line(process):
+    """Wait for the first line ``process`` prints on stdout (the devices: MXNet is loaded); return it."""
+    return process.stdout.readline()
+
+
+@pytest.mark.parametrize('moment', ['0.1 s', '0.3 s', 'while MXNet loads', '1.0 s', 'once MXNet is loaded',
+                                    'reading the data', 'in epoch 1'])
+def test_ctrl_c_at_every_moment_of_the_command_is_one_line_exit_130_and_creates_nothing(tmp_path, moment):
+    """The real command on the real data (the smallest model at 12 px, 3,000 batches an epoch), SIGINT at ``moment``."""
+    try:
+        data.find_fashion_mnist(download=False)
+    except data.DataNotFoundError:
+        pytest.skip('Fashion-MNIST is not installed (make data)')
+    before = sorted(p.name for p in tmp_path.iterdir())
+    process = start_command(tmp_path, FAST + ['--out', 'run'])
+    try:
+        if moment.endswith(' s'):
+            time.sleep(float(moment.split()[0]))
+        elif moment == 'while MXNet loads':
+            wait_for(lambda: mapped(process, 'libmxnet.so'), process, seconds=60)
+        else:
+            assert first_line(process)                           # the devices are chosen: MXNet is loaded
+            time.sleep({'once MXNet is loaded': 0, 'reading the data': 0.2, 'in epoch 1': 2.5}[moment])
+        process.send_signal(signal.SIGINT)
+        printed, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    said = [line for line in (printed + err).splitlines() if 'interrupted' in line]
+    assert process.returncode == 130, (moment, printed, err)
+    assert 'Traceback' not in err and err.count('\n') <= 1 and len(said) == 1, (moment, printed, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before          # no run folder, no probe file
+
+
+# ---- kill -9 at the dangerous moments, then --resume ----------------------------------------------------
+CRASHING = '''
+import os, signal, sys
+from d2l_extras import data
+data.SPLIT_SIZES.update(train=40, test=20)
+when, name, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
+seen, replace = [], os.replace
+
+def crashing_replace(source, target, *args, **kwargs):      # every file of a run is renamed into place
+    hit = os.path.basename(target) == name and seen.append(1) is None and len(seen) == nth
+    if hit and when == 'before':
+        os.kill(os.getpid(), signal.SIGKILL)
+    replace(source, target, *args, **kwargs)
+    if hit and when == 'after':
+        os.kill(os.getpid(), signal.SIGKILL)
+
+os.replace = crashing_replace
+from d2l_extras.train import main
+sys.exit(main(sys.argv[4:]))
+'''
+
+
+def crash(tmp_path, moment, argv):
+    """Run the CLI on the tiny set and kill -9 it at ``moment`` ('after checkpoint.json 2': right after the
+    second rename of checkpoint.json into place); check that it died there."""
+    when, name, nth = moment.split()
+    env = {**os.environ, data.ENV_VAR: str(tmp_path / 'fashion'), 'PYTHONPATH': str(ROOT)}
+    env.pop(recipes.ENV_VAR, None)
+    done = subprocess.run([sys.executable, '-c', CRASHING, when, name, nth, *argv], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, (done.stdout, done.stderr)
+
+
+def checksum_ok(folder):
+    return subprocess.run(['sha256sum', '-c', 'final.params.sha256'], cwd=folder, capture_output=True).returncode == 0
+
+
+def assert_complete_and_consistent(out, epochs):
+    """The run folder holds a complete run whose final.params is the checkpoint's, with its checksum."""
+    from d2l_extras.runs import read_checkpoint
+    checkpoint = read_checkpoint(out)
+    assert checkpoint.epoch == epochs and checkpoint.recipe.epochs == epochs
+    assert (out / 'final.params').read_bytes() == checkpoint.path('params').read_bytes()
+    assert checksum_ok(out)
+    metrics = json.loads((out / 'metrics.json').read_text())
+    assert metrics['complete'] and not metrics['interrupted'] and len(metrics['epochs']) == epochs
+    assert metrics['epochs'] == checkpoint.history.to_dict()['epochs']
+    assert not list(out.glob('.*')) and not (out / 'run.lock').exists()
+
+
+@pytest.mark.parametrize('moment', ['after checkpoint.json 2', 'after metrics.json 2', 'before final.params 1',
+                                    'after final.params 1', 'after final.params.sha256 1'])
+def test_a_crash_at_the_end_of_a_first_run_is_repaired_by_resume(tiny_set, capsys, moment):
+    out = tiny_set / 'run'
+    crash(tiny_set, moment, FAST + ['--epochs', '2', '--out', str(out)])
+    assert not (out / 'final.params.sha256').exists() or checksum_ok(out)       # never another file's checksum
+    code, printed, err = cli_run(FAST + ['--epochs', '2', '--out', str(out), '--resume'], capsys)
+    assert code == 0 and err == '' and 'nothing to train' in printed and 'done: ' in printed
+    assert_complete_and_consistent(out, 2)
+
+
+@pytest.mark.parametrize('moment', ['after checkpoint.json 1', 'before final.params 1', 'after final.params 1'])
+def test_a_crash_at_the_end_of_a_resumed_run_leaves_no_stale_checksum_and_resume_repairs_it(tiny_set, capsys,
+                                                                                          moment):
+    out = tiny_set / 'run'
+    assert cli_run(FAST + ['--epochs', '2', '--out', str(out)], capsys)[0] == 0
+    crash(tiny_set, moment, FAST + ['--epochs', '3', '--out', str(out), '--resume'])
+    assert not (out / 'final.params.sha256').exists() or checksum_ok(out)       # the issue: epoch 2's checksum
+    code, printed, err = cli_run(FAST + ['--epochs', '3', '--out', str(out), '--resume'], capsys)
+    assert code == 0 and err == '' and 'done: ' in printed
+    assert_complete_and_consistent(out, 3)
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:-50])
+
+
+def replace_with_epoch_1(out):
+    """A final.params (with a matching checksum) that is not the run's last epoch: a stale pair."""
+    from d2l_extras.atomic import sha256_of
+    (out / 'final.params').write_bytes((out.parent / 'epoch1' / 'final.params').read_bytes())
+    (out / 'final.params.sha256').write_text(f"{sha256_of(out / 'final.params')}  final.params\n")
+
+
+@pytest.mark.parametrize('damage, said', [
+    (lambda out: truncate(out / 'final.params'), 'final.params differed from the checkpoint (damaged or stale)'),
+    (lambda out: (out / 'final.params').unlink(), 'final.params was missing: written again from epoch-002.params'),
+    (replace_with_epoch_1, 'final.params differed from the checkpoint (damaged or stale)'),
+    (lambda out: (out / 'final.params.sha256').write_text('junk\n'), 'final.params.sha256 did not match final.params'),
+    (lambda out: (out / 'final.params.sha256').write_bytes(b'\xff\xfe'), 'final.params.sha256 did not match'),
+    (lambda out: (out / 'final.params.sha256').unlink(), 'final.params.sha256 was missing: written again'),
+    (lambda out: (out / 'metrics.json').write_text('{"epochs": '), 'metrics.json did not record the complete run'),
+])
+def test_resume_of_a_complete_run_checks_final_params_against_the_checkpoint_and_repairs_it(tiny_set, capsys,
+                                                                                           damage, said):
+    out = tiny_set / 'run'
+    assert cli_run(FAST + ['--epochs', '1', '--out', str(tiny_set / 'epoch1')], capsys)[0] == 0
+    assert cli_run(FAST + ['--epochs', '2', '--out', str(out)], capsys)[0] == 0
+    damage(out)
+    code, printed, err = cli_run(FAST + ['--out', str(out), '--resume'], capsys)
+    assert code == 0 and err == '' and said in printed, printed
+    assert_complete_and_consistent(out, 2)
+    code, printed, _ = cli_run(FAST + ['--out', str(out), '--resume'], capsys)      # now whole: nothing to repair
+    assert code == 0 and 'again' not in printed

@@ -142,7 +142,8 @@ def test_loader_shuffles_reproducibly_and_differently_per_epoch(tiny_fashion_mni
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    (dict(batch_size=0), 'batch_size must be an integer of at least 1'),
+    (dict(batch_size=0), 'batch_size must be an integer from 1 to 4,096'),
+    (dict(batch_size=10 ** 9), 'batch_size must be an integer from 1 to 4,096, got 1000000000'),
     (dict(batch_size=2.5), 'batch_size must be an integer'),
     (dict(batch_size=4, resize=0), 'resize must be an integer from 1 to 1,024'),
     (dict(batch_size=4, resize=20000), 'resize must be an integer from 1 to 1,024, got 20000'),
@@ -153,10 +154,31 @@ def test_loader_bad_arguments(kwargs, message):
 
 
 def test_loader_bad_arrays():
-    with pytest.raises(ValueError, match='images must be a uint8 array'):
-        data.BatchLoader(onp.zeros((4, 28, 28)), onp.zeros(4), 2)
+    with pytest.raises(ValueError, match='images must be a uint8 NumPy array'):
+        data.BatchLoader(onp.zeros((4, 28, 28)), onp.zeros(4, onp.int32), 2)
     with pytest.raises(ValueError, match='differ in length'):
-        data.BatchLoader(onp.zeros((4, 28, 28), onp.uint8), onp.zeros(3), 2)
+        data.BatchLoader(onp.zeros((4, 28, 28), onp.uint8), onp.zeros(3, onp.int32), 2)
+
+
+@pytest.mark.parametrize('images, labels, message', [
+    ([[1]], [0], r'images must be a uint8 NumPy array \(N, H, W\), got list'),
+    (onp.zeros((2, 28, 28), onp.uint8), [0, 10], r'labels must lie in 0-9 \(the classes of Fashion-MNIST\), got 0..10'),
+    (onp.zeros((2, 28, 28), onp.uint8), [-1, 3], r'labels must lie in 0-9 .*got -1..3'),
+    (onp.zeros((2, 28, 28), onp.uint8), [0.0, 1.0], r'labels must be a 1-D array of integer class numbers 0-9, got float64'),
+    (onp.zeros((2, 28, 28), onp.uint8), onp.zeros((2, 1), onp.int32), r'labels must be a 1-D array .* got int32 \(2, 1\)'),
+    (onp.zeros((2, 28, 28), onp.uint8), ['a', 'b'], r'labels must be a 1-D array of integer class numbers'),
+])
+def test_loader_refuses_junk_arrays_naming_them(images, labels, message):
+    with pytest.raises(ValueError, match=message):
+        data.BatchLoader(images, labels, 2)
+
+
+def test_loader_takes_numpy_integers_and_label_lists():
+    loader = data.BatchLoader(onp.zeros((4, 28, 28), onp.uint8), [0, 1, 2, 9], onp.int64(2), resize=onp.int32(32),
+                              seed=onp.uint32(1))
+    assert (loader.batch_size, loader.resize, loader.seed) == (2, 32, 1) and type(loader.batch_size) is int
+    X, y = next(iter(loader))
+    assert X.shape == (2, 1, 32, 32) and y.tolist() == [0, 1]
 
 
 # --- finding the data -----------------------------------------------------------------------------
@@ -272,8 +294,24 @@ def test_show_images_titles_and_marks_mistakes(tiny_fashion_mnist):
 def test_show_images_bad_arguments():
     with pytest.raises(ValueError, match='at least one image'):
         data.show_images([])
-    with pytest.raises(ValueError, match='ncols must be a positive integer'):
+    with pytest.raises(ValueError, match='ncols must be an integer from 1 to 64, got 0'):
         data.show_images([onp.zeros((28, 28))], ncols=0)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(labels=[-1]), r'labels must lie in 0-9, got -1..-1'),
+    (dict(labels=[10]), r'labels must lie in 0-9, got 10..10'),
+    (dict(labels=[1.5]), r'labels must be class numbers \(whole numbers 0-9\)'),
+    (dict(labels=['boot']), r'labels must be class numbers'),
+    (dict(labels=[1, 2]), r'labels must give one class per image \(1\), got 2'),
+    (dict(labels=[1], predictions=[-1]), r'predictions must lie in 0-9, got -1..-1'),
+    (dict(labels=[1], predictions=[]), r'predictions must give one class per image \(1\), got 0'),
+    (dict(ncols='abc'), r"ncols must be an integer from 1 to 64, got 'abc'"),
+    (dict(scale=0), r'scale must be a finite number in \(0, 10\], got 0'),
+])
+def test_show_images_refuses_labels_that_are_no_class(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        data.show_images([onp.zeros((28, 28))], **kwargs)
 
 
 def test_loaders_work_with_d2l_train_ch6(tiny_fashion_mnist, capsys, monkeypatch):

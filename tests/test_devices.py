@@ -71,6 +71,9 @@ def test_resolve_devices_on_this_cpu_machine(spec, expected, reason):
     ('tpu', "devices: unknown device 'tpu': use auto, cpu, cpu:0,1, gpu or gpu:0,1"),
     ('gpu:x', "unknown device 'gpu:x'"),
     ('auto:1', "unknown device 'auto:1'"),
+    ('cpu:\u00b2', "devices: unknown device 'cpu:\u00b2': use auto, cpu"),      # a superscript two: isdigit() says yes
+    ('cpu:\u0663', "devices: unknown device 'cpu:\u0663'"),                    # an Arabic-Indic three
+    ('cpu:-1', "unknown device 'cpu:-1'"),
     ('cpu:0,0', r"devices lists cpu\(0\) 2 times, got 'cpu:0,0': name each device once"),
     ([mx.cpu(1), mx.cpu(1)], r'devices lists cpu\(1\) 2 times'),
     ([], 'devices must name at least one device, got \\[\\]'),

@@ -111,3 +111,23 @@ def test_the_index_renders_in_chromium(served, page):  # noqa: F811 - the fixtur
     title = json.loads((ROOT / INDEX).read_text())['cells'][0]['source'][0].lstrip('# ').strip()
     page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedMarkdown h1', has_text=title).wait_for(timeout=30_000)
     assert page.locator('.jp-Launcher:visible').count() == 0
+
+
+# Every notebook of the image signed in its user's Jupyter database (`make trust`, as `make lab` does on a laptop).
+UNSIGNED = ('import glob, nbformat; from nbformat.sign import NotebookNotary; notary = NotebookNotary(); '
+            'print([p for p in sorted(glob.glob("notebooks/**/*.ipynb", recursive=True)) '
+            'if not notary.check_signature(nbformat.read(p, as_version=4))])')
+
+
+def test_the_server_has_the_projects_settings_and_trusts_the_notebooks(served):
+    """What `make lab` gives a laptop, the image gives every server it runs: the slideshow's server extension
+    enabled, the Lab settings, the notebooks trusted (their saved sliders show as sliders)."""
+    *_, name = served
+    listed = subprocess.run(['docker', 'exec', name, 'jupyter', 'server', 'extension', 'list'],
+                            capture_output=True, text=True, timeout=120)
+    plain = re.sub(r'\x1b\[[0-9;]*m', '', listed.stdout + listed.stderr)
+    assert re.search(r'd2l_extras\.rise_server enabled', plain), plain
+    assert re.search(r'd2l_extras\.rise_server\s+OK', plain), plain
+    overrides = docker('exec', name, 'cat', '/opt/venv/share/jupyter/lab/settings/overrides.json')
+    assert json.loads(overrides) == json.loads((ROOT / 'jupyterlab' / 'overrides.json').read_text())
+    assert docker('exec', name, 'python', '-c', UNSIGNED).strip() == '[]'

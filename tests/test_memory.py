@@ -42,6 +42,9 @@ def test_a_failing_child_reports_its_error():
     ({'mode': 'hybrid', 'mirror_ops': ['BatchNorm']}, "mirror_ops needs mode='symbol'"),
     ({'kwargs': [('growth_rate', 12)]}, 'kwargs must be None or a dict'),
     ({'env': {'MXNET_BACKWARD_DO_MIRROR': 1}}, 'env must be None or a dict of str to str'),
+    ({'timeout': 0}, r'timeout must be a finite number in \(0, 86400\], got 0'),
+    ({'timeout': -1}, r'timeout must be a finite number in \(0, 86400\], got -1'),
+    ({'timeout': 'soon'}, r"timeout must be a finite number in \(0, 86400\], got 'soon'"),
 ])
 def test_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -84,3 +87,16 @@ def test_mirrored_batchnorm_updates_running_statistics_once():
     batch_mean = exe.arg_dict['data'].mean(axis=(0, 2, 3))
     ratio = (exe.aux_dict['bn_moving_mean'] / batch_mean).asnumpy()
     assert abs(ratio - 0.1).max() < 1e-5, ratio                         # one update: 0.9 x 0 + 0.1 x mean
+
+
+def test_a_measurement_that_takes_too_long_says_so_in_words():
+    with pytest.raises(RuntimeError, match=r'memory measurement of densenet \(batch 2, 32 px, hybrid\) took more '
+                                           r'than timeout=0.01 s and was stopped: give it more time'):
+        measure_step('densenet', batch_size=2, image_size=32, timeout=0.01)
+
+
+def test_numpy_integers_are_sizes_too():
+    import numpy as onp
+    from d2l_extras.memory import _validate
+    sizes = _validate('densenet', onp.int64(2), onp.int32(32), onp.int8(1), 'hybrid')
+    assert sizes == (2, 32, 1) and all(type(n) is int for n in sizes)     # JSON-able for the child process

@@ -57,10 +57,9 @@ def test_update_writes_links_and_contents(tiny_set):
         '# Dense blocks\n*Concatenate.*', expected, '## Setup', '1 + 1', expected]
     assert lesson[3]['execution_count'] == 7 and lesson[3]['outputs'][0]['data'] == {'text/plain': ['2']}
     last = nav.read_notebook(tiny_set / '02_transition_layers.ipynb')['cells']
-    assert nav.cell_source(last[1]) == ('< [Dense blocks](01_dense_blocks.ipynb) | '
-                                        '[Contents](00_index.ipynb) | >')
+    assert nav.cell_source(last[1]) == '< [Dense blocks](01_dense_blocks.ipynb) | [Contents](00_index.ipynb)'
     index = nav.read_notebook(tiny_set / '00_index.ipynb')['cells']
-    assert nav.cell_source(index[1]).startswith('< | [Contents](00_index.ipynb) | [Dense blocks]')
+    assert nav.cell_source(index[1]) == ('[Contents](00_index.ipynb) | [Dense blocks](01_dense_blocks.ipynb) >')
     contents = [c for c in index if nav.has_tag(c, 'contents')][0]
     assert nav.cell_source(contents) == ('## Contents\n\n1. [Dense blocks](01_dense_blocks.ipynb)\n'
                                          '2. [Transition layers](02_transition_layers.ipynb)')
@@ -70,10 +69,31 @@ def test_update_writes_links_and_contents(tiny_set):
 
 def test_second_run_changes_no_byte(tiny_set):
     nav.update(tiny_set)
-    before = {p.name: p.read_bytes() for p in tiny_set.glob('*.ipynb')}
+    before = {p.name: p.read_bytes() for p in tiny_set.iterdir()}
     assert nav.update(tiny_set) == []
     assert nav.main(['--check', '--dir', str(tiny_set)]) == 0
-    assert {p.name: p.read_bytes() for p in tiny_set.glob('*.ipynb')} == before
+    assert {p.name: p.read_bytes() for p in tiny_set.iterdir()} == before
+
+
+def test_every_notebook_gets_the_stylesheet_rise_asks_for(tiny_set, capsys):
+    """RISE requests <notebook>.css beside every notebook it shows: each gets one, a comment only."""
+    nav.update(tiny_set)
+    css = sorted(p.name for p in tiny_set.glob('*.css'))
+    assert css == ['00_index.css', '01_dense_blocks.css', '02_transition_layers.css']
+    assert all((tiny_set / name).read_text() == nav.NOTEBOOK_CSS for name in css)
+    assert re.fullmatch(r'/\*.*\*/\n', nav.NOTEBOOK_CSS, flags=re.S)     # nothing but a comment
+    (tiny_set / '01_dense_blocks.css').unlink()
+    (tiny_set / '02_transition_layers.css').write_text('h1 { color: red }')
+    assert nav.main(['--check', '--dir', str(tiny_set)]) == 1
+    out = capsys.readouterr().out
+    assert '01_dense_blocks.css: missing' in out and '02_transition_layers.css: differs' in out
+    nav.update(tiny_set)
+    assert (tiny_set / '02_transition_layers.css').read_text() == nav.NOTEBOOK_CSS
+
+
+def test_real_notebooks_have_their_stylesheets():
+    for path in nav.notebook_paths():
+        assert path.with_suffix('.css').read_text() == nav.NOTEBOOK_CSS, f'{path.stem}.css: run the navigation script'
 
 
 def test_check_reports_drift_and_writes_nothing(tiny_set, capsys):
@@ -114,6 +134,14 @@ def test_folder_without_index_is_an_error(tiny_set, tmp_path_factory):
     shutil.copy(tiny_set / '01_dense_blocks.ipynb', other)
     with pytest.raises(ValueError, match='00_index.ipynb'):
         nav.update(other)
+
+
+def test_nav_lines_have_no_empty_ends():
+    first, middle, last = (nav.nav_source(*ends) for ends in (
+        (None, ('B', 'b.ipynb')), (('A', 'a.ipynb'), ('C', 'c.ipynb')), (('B', 'b.ipynb'), None)))
+    assert first == '[Contents](00_index.ipynb) | [B](b.ipynb) >'
+    assert middle == '< [A](a.ipynb) | [Contents](00_index.ipynb) | [C](c.ipynb) >'
+    assert last == '< [B](b.ipynb) | [Contents](00_index.ipynb)'
 
 
 def test_title_is_the_first_heading_not_a_nav_link():

@@ -123,10 +123,78 @@ def test_lab_binds_loopback_and_keeps_token_auth():
 def test_use_all_cores_sets_omp_threads_unless_the_user_did(monkeypatch):
     import os
 
-    from d2l_extras import use_all_cores
+    import d2l_extras
+    import d2l_extras.cores
+    monkeypatch.setattr(d2l_extras.cores, 'busy_mxnet_processes', lambda: 0)   # no other training on this machine
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
-    use_all_cores()
+    d2l_extras.use_all_cores()
     assert os.environ['OMP_NUM_THREADS'] == str(os.cpu_count())
     monkeypatch.setenv('OMP_NUM_THREADS', '1')
-    use_all_cores()
+    monkeypatch.setattr(d2l_extras.cores, 'busy_mxnet_processes', lambda: 1 / 0)   # not even looked at
+    d2l_extras.use_all_cores()
     assert os.environ['OMP_NUM_THREADS'] == '1'
+
+
+def test_beside_a_busy_mxnet_process_use_all_cores_takes_its_share_and_says_so(monkeypatch, capsys):
+    """A second training gets cores / 2 threads (each taking every core slows both about fourfold); an idle
+    MXNet process (a notebook kernel between cells) does not count."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import d2l_extras
+    spinner = subprocess.Popen([sys.executable, '-c', 'import d2l_extras, mxnet; print("ready", flush=True)\nwhile True: pass'],
+                               env={**os.environ, 'OMP_NUM_THREADS': '1'}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert spinner.stdout.readline() == 'ready\n'
+        real_listdir = os.listdir                       # only our spinner and this process: other users' runs vary
+        monkeypatch.setattr(os, 'listdir', lambda path: [str(spinner.pid), str(os.getpid()), 'self']
+                            if path == '/proc' else real_listdir(path))
+        monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+        d2l_extras.use_all_cores()
+        cores = os.cpu_count()
+        assert os.environ['OMP_NUM_THREADS'] == str(max(1, cores // 2))
+        note = capsys.readouterr().err
+        if cores > 1:
+            assert note.startswith('note: 1 other MXNet process(es) busy on the') and note.count('\n') == 1
+        spinner.send_signal(signal.SIGSTOP)             # loaded MXNet, computes nothing
+        monkeypatch.delenv('OMP_NUM_THREADS')
+        d2l_extras.use_all_cores()
+        assert os.environ['OMP_NUM_THREADS'] == str(cores) and capsys.readouterr().err == ''
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def make_env(tmp_path, target, **env):
+    """The OMP_NUM_THREADS that ``make TARGET`` gives the program it starts (JupyterLab, pytest), with a stand-in
+    venv whose python and jupyter only say what they got (the set-up stamps are newer than what they stand on)."""
+    import os
+    import subprocess
+    venv = tmp_path / 'venv'
+    (venv / 'bin').mkdir(parents=True, exist_ok=True)
+    for name in ('python', 'jupyter'):
+        tool = venv / 'bin' / name
+        tool.write_text('#!/bin/sh\necho "OMP_NUM_THREADS=${OMP_NUM_THREADS-unset}"\n')
+        tool.chmod(0o755)
+    settings = venv / 'share' / 'jupyter' / 'lab' / 'settings' / 'overrides.json'
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    for stamp in (venv / '.installed-cpu', settings):
+        stamp.write_text('')
+        os.utime(stamp, (2 ** 31, 2 ** 31))              # newer than pyproject.toml and jupyterlab/overrides.json
+    clean = {k: v for k, v in os.environ.items() if k not in ('OMP_NUM_THREADS', 'MAKEFLAGS', 'MFLAGS', 'MAKELEVEL')}
+    done = subprocess.run(['make', '-s', '-C', str(ROOT), f'VENV={venv}', target], env={**clean, **env},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return set(re.findall(r'^OMP_NUM_THREADS=(\S+)$', done.stdout, flags=re.M))
+
+
+def test_make_test_uses_every_core_and_make_lab_lets_the_notebooks_share_them(tmp_path):
+    """A kernel of `make lab` must not inherit OMP_NUM_THREADS: use_all_cores gives it a share of the cores
+    beside other MXNet processes, which an inherited value would switch off."""
+    import os
+    assert make_env(tmp_path, 'nbval') == {str(len(os.sched_getaffinity(0)))}   # nproc's count
+    assert make_env(tmp_path, 'lab') == {'unset'}
+    assert make_env(tmp_path, 'lab', OMP_NUM_THREADS='1') == {'1'}           # what the user sets wins
+    assert make_env(tmp_path, 'nbval', OMP_NUM_THREADS='1') == {'1'}

@@ -1,10 +1,12 @@
 """Recipes: the named ones are what they claim, every field is checked, and a recipe builds its net and data."""
 import json
 import math
+import re
 import statistics
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as onp
 import pytest
 
 from d2l_extras import recipes
@@ -29,22 +31,26 @@ def test_full_is_the_decks_recipe_and_cpu_quick_the_short_one():
 
 
 @pytest.mark.parametrize('changes, message', [
-    ({'epochs': -1}, 'epochs must be an integer of at least 1, got -1'),
-    ({'epochs': True}, 'epochs must be an integer of at least 1, got True'),
-    ({'batch_size': True}, 'batch_size must be an integer of at least 1, got True'),
+    ({'epochs': -1}, 'epochs must be an integer from 1 to 1,000, got -1'),
+    ({'epochs': True}, 'epochs must be an integer from 1 to 1,000, got True'),
+    ({'epochs': 10 ** 9}, 'epochs must be an integer from 1 to 1,000, got 1000000000'),
+    ({'batch_size': True}, 'batch_size must be an integer from 1 to 4,096, got True'),
+    ({'batch_size': 10 ** 9}, 'batch_size must be an integer from 1 to 4,096, got 1000000000'),
     ({'resize': True}, 'resize must be an integer from 29 to 1,024, got True'),
     ({'resize': 10}, 'resize must be an integer from 29 to 1,024, got 10'),
     ({'resize': 1_000_000}, 'resize must be an integer from 29 to 1,024, got 1000000'),
-    ({'lr': True}, 'lr must be a finite number > 0, got True'),
-    ({'lr': '0.1'}, "lr must be a finite number > 0, got '0.1'"),
-    ({'lr': math.inf}, 'lr must be a finite number > 0, got inf'),
-    ({'lr': 0}, 'lr must be a finite number > 0, got 0'),
+    ({'lr': True}, r'lr must be a finite number in \(0, 10\], got True'),
+    ({'lr': '0.1'}, r"lr must be a finite number in \(0, 10\], got '0.1'"),
+    ({'lr': math.inf}, r'lr must be a finite number in \(0, 10\], got inf'),
+    ({'lr': 0}, r'lr must be a finite number in \(0, 10\], got 0'),
+    ({'lr': 1e9}, r'lr must be a finite number in \(0, 10\], got 1000000000.0'),
     ({'schedule': 'step'}, "schedule must be one of 'constant', 'cosine', got 'step'"),
     ({'warmup_epochs': 6}, r'warmup_epochs must be a finite number in \[0, 5\], got 6'),
     ({'momentum': 1.0}, r'momentum must be a finite number in \[0, 1\), got 1.0'),
     ({'nesterov': 1}, 'nesterov must be True or False, got 1'),
     ({'nesterov': True}, 'nesterov=True needs momentum > 0'),
-    ({'weight_decay': -1e-4}, 'weight_decay must be a finite number >= 0, got -0.0001'),
+    ({'weight_decay': -1e-4}, r'weight_decay must be a finite number in \[0, 0.1\], got -0.0001'),
+    ({'weight_decay': 1e9}, r'weight_decay must be a finite number in \[0, 0.1\], got 1000000000.0'),
     ({'label_smoothing': 1}, r'label_smoothing must be a finite number in \[0, 1\), got 1'),
     ({'seed': -1}, 'seed must be an integer from 0 to'),
     ({'model': 'deck'}, "model must be one of 'densenet', 'densenet-deck', 'densenet-bc', .*, got 'deck'"),
@@ -57,6 +63,56 @@ def test_full_is_the_decks_recipe_and_cpu_quick_the_short_one():
 def test_every_field_is_checked_with_its_name_value_and_range(changes, message):
     with pytest.raises(ValueError, match=message):
         get_recipe('full').replace(**changes)
+
+
+def numeric_fields() -> set[str]:
+    """The recipe's fields whose values are numbers (or a sequence of them), by their defaults' types."""
+    return {f.name for f in fields(Recipe) if isinstance(f.default, (int, float, tuple)) and
+            not isinstance(f.default, bool)}
+
+
+def test_every_numeric_field_has_its_range_in_the_one_table():
+    assert set(recipes.RANGES) == numeric_fields()
+
+
+def edges(name: str, base: Recipe) -> tuple[list, list]:
+    """Values of field ``name`` at the ends of its range (allowed) and just outside (refused), for ``base``."""
+    bound = recipes.RANGES[name]
+    low, high = (b.of(base) if isinstance(b, recipes.Bound) else b for b in (bound.low, bound.high))
+    if bound.most is not None:
+        return [(low,), (high,) * 4, (low,) * bound.most], [(low - 1,), (high + 1,), (low,) * (bound.most + 1)]
+    step = 1 if bound.integer else 1e-6 * max(1, abs(high))
+    allowed = ([] if bound.low_open else [low]) + ([] if bound.high_open else [high])
+    refused = [low if bound.low_open else low - step, high if bound.high_open else high + step]
+    return allowed, refused
+
+
+@pytest.mark.parametrize('name', sorted(recipes.RANGES))
+def test_a_recipe_takes_the_ends_of_each_range_and_refuses_what_is_outside(name):
+    base = Recipe(resize=recipes.MAX_IMAGE_SIZE) if name == 'convs_per_block' else Recipe()   # 8 blocks need 509 px
+    allowed, refused = edges(name, base)
+    for value in allowed:
+        assert getattr(base.replace(**{name: value}), name) == value
+    for value in refused:
+        with pytest.raises(RecipeError, match=f'^{name}(\\[\\d\\])? must be ') as info:
+            base.replace(**{name: value})
+        assert info.value.field == name
+
+
+def test_the_readme_lists_every_range_as_the_table_says_it():
+    readme = (Path(__file__).resolve().parents[1] / 'README.md').read_text()
+    rows = re.findall(r'^\| `(\w+)` \| `(--[\w-]+)` \| (.+?) \|$', readme, flags=re.M)
+    assert {name: (flag, said) for name, flag, said in rows} == \
+        {name: ('--' + name.replace('_', '-'), r.describe()) for name, r in recipes.RANGES.items()}
+
+
+def test_numpy_numbers_are_taken_and_stored_as_python_numbers():
+    recipe = Recipe(growth_rate=onp.int64(32), convs_per_block=(onp.int32(2),) * 4, epochs=onp.int16(3),
+                    lr=onp.float32(0.25), momentum=onp.float64(0.9))
+    assert (recipe.growth_rate, recipe.convs_per_block, recipe.epochs, recipe.lr, recipe.momentum) == \
+        (32, (2, 2, 2, 2), 3, 0.25, 0.9)
+    assert all(type(v) in (int, float, str, bool, list) for v in recipe.to_dict().values())
+    json.dumps(recipe.to_dict())
 
 
 def test_the_smallest_resize_follows_the_number_of_dense_blocks():

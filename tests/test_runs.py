@@ -132,7 +132,7 @@ def damage(folder, how):
     ('bad states', 'were written (truncated or changed)'),
     ('bad json', 'not readable JSON'),
     ('missing key', "the entry 'recipe' is missing"),
-    ('bad recipe', 'lr must be a finite number > 0, got -1'),
+    ('bad recipe', 'lr must be a finite number in (0, 10], got -1'),
 ])
 def test_a_damaged_checkpoint_names_the_file_and_the_fix(tmp_path, how, why):
     run = a_run(tmp_path)

@@ -1,4 +1,5 @@
 """One rule per idea: checks and limits, spatial sizes, the minimum input, compression, parameter counts."""
+import numpy as onp
 import pytest
 from mxnet import np
 from mxnet.gluon import nn
@@ -86,3 +87,34 @@ def test_count_parameters_needs_known_shapes():
     net.initialize()
     net(np.zeros((2, 4)))
     assert sizes.count_parameters(net) == 4 * 3 + 3
+
+
+
+@pytest.mark.parametrize('value', [0, -3, True, 2.5, '64', 4097])
+def test_channel_path_checks_the_stem_channels(value):
+    with pytest.raises(ValueError, match=r'stem_channels must be an integer from 1 to 4,096, got'):
+        sizes.channel_path(stem_channels=value)
+
+
+def test_numpy_integers_are_integers_and_numpy_reals_are_reals():
+    got = sizes.check_int('growth_rate', onp.int64(32), high=sizes.MAX_GROWTH_RATE)
+    assert got == 32 and type(got) is int
+    assert sizes.check_ints('convs_per_block', (onp.int32(2), onp.uint8(3))) == (2, 3)
+    got = sizes.check_real('lr', onp.float32(0.5), 0, 1)
+    assert got == 0.5 and type(got) is float
+    assert sizes.transition_channels(onp.int64(192), onp.float64(0.5)) == 96
+    assert sizes.channel_path(onp.int64(32), stem_channels=onp.int16(64))[0] == ('stem', 64)
+
+
+@pytest.mark.parametrize('check, value, message', [
+    (lambda v: sizes.check_int('growth_rate', v, high=256), onp.float64(32.0),
+     r'growth_rate must be an integer from 1 to 256, got 32.0 \(numpy.float64\)'),
+    (lambda v: sizes.check_int('growth_rate', v, high=256), onp.bool_(True),
+     r'growth_rate must be an integer from 1 to 256, got True \(numpy.bool_\)'),
+    (lambda v: sizes.check_bool('fixed', v), onp.bool_(True), r'fixed must be True or False, got True \(numpy.bool_\)'),
+    (lambda v: sizes.check_real('lr', v, 0, 1), onp.array([0.5]),
+     r'lr must be a finite number in \[0, 1\], got array\(\[0.5\]\) \(numpy.ndarray\)'),
+])
+def test_a_value_whose_repr_hides_its_type_is_refused_with_the_type(check, value, message):
+    with pytest.raises(ValueError, match=message):
+        check(value)

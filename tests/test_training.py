@@ -12,7 +12,7 @@ from mxnet import gluon, np, npx
 from d2l_extras import runs, training
 from d2l_extras.data import BatchLoader
 from d2l_extras.liveplot import LivePlot
-from d2l_extras.recipes import build_model
+from d2l_extras.recipes import MAX_LR, build_model
 from d2l_extras.runs import CheckpointError, RunFolderError, load_checkpoint
 from d2l_extras.training import learning_rate, make_loss, make_trainer, train
 from training_helpers import TINY, InterruptAt, level_images, loaders, quiet
@@ -109,7 +109,7 @@ def one_step(recipe, steps=2):
 
 @pytest.mark.parametrize('knobs, expected', [
     ({}, 1 - 0.1 - 0.1),                                            # plain SGD: w -= lr * g
-    ({'weight_decay': 0.5}, (1 - 0.1 * 1.5) - 0.1 * (1 + 0.5 * 0.85)),   # g + wd * w
+    ({'weight_decay': 0.1}, (1 - 0.1 * 1.1) - 0.1 * (1 + 0.1 * 0.89)),   # g + wd * w
     ({'momentum': 0.9}, 1 - 0.1 - (0.9 * 0.1 + 0.1)),               # v = 0.9 v - lr g; w += v
     ({'momentum': 0.9, 'nesterov': True}, 1 - 0.19 - (0.1 + 0.9 * 0.19)),   # NAG: lr (g + m state)
 ])
@@ -191,9 +191,9 @@ def test_a_batch_of_another_size_is_refused_at_the_first_batch():
 
 
 def test_a_batch_larger_than_memory_is_refused_with_the_estimate(monkeypatch):
-    monkeypatch.setattr('d2l_extras.preflight.free_memory', lambda device: 50 * 2 ** 20)
-    big = TINY.replace(batch_size=100_000)
-    with pytest.raises(ValueError, match=r'batch_size 100000 needs about .* GiB .* on cpu\(0\).*has 0.0 GiB '
+    monkeypatch.setattr('d2l_extras.preflight.free_memory', lambda device: 2 ** 20)
+    big = TINY.replace(batch_size=4096)
+    with pytest.raises(ValueError, match=r'batch_size 4096 needs about .* GiB .* on cpu\(0\).*has 0.0 GiB '
                                          r'available: use batch_size \d+ or less'):
         train(build_model(big), *loaders(big), big, **quiet())
 
@@ -342,9 +342,34 @@ def test_parameters_that_are_no_longer_finite_stop_the_run_even_when_the_loss_lo
     assert len(history) == 1
 
 
-def test_a_huge_learning_rate_is_a_diverged_run_not_a_result():
-    _, history = run(TINY.replace(lr=1e6))
+def test_the_largest_learning_rate_allowed_can_diverge_and_is_a_diverged_run_not_a_result():
+    _, history = run(TINY.replace(lr=MAX_LR))
     assert 'diverged: the training loss is' in history.diverged and 'at epoch 1, batch' in history.diverged
+
+
+@pytest.mark.parametrize('num_epochs', [0, -3, 2.5, 'abc', None, math.nan, True, 1001])
+def test_the_live_plot_refuses_a_number_of_epochs_that_is_none(num_epochs):
+    with pytest.raises(ValueError, match=r'num_epochs must be an integer from 1 to 1,000, got'):
+        LivePlot(num_epochs)
+
+
+def test_the_live_plot_takes_numpy_integers_and_refuses_a_title_that_is_no_text():
+    assert LivePlot(onp.int64(3)).num_epochs == 3
+    with pytest.raises(ValueError, match='title must be a string, got 3'):
+        LivePlot(3, title=3)
+
+
+def test_ctrl_c_in_the_first_epoch_of_a_run_with_a_folder_says_nothing_was_saved(tmp_path):
+    train_iter, test_iter = loaders()
+    lines = []
+    _, history = run(loaders=(InterruptAt(train_iter, epoch=1, batch=2), test_iter), run_dir=tmp_path / 'run',
+                     log=lines.append)
+    assert history.interrupted and len(history) == 0
+    assert lines[-1] == ('interrupted during epoch 1, before the first checkpoint (at the end of epoch 1): nothing '
+                         'was saved; start again the same way')
+    assert not (tmp_path / 'run').exists()
+    _, history = run(loaders=(InterruptAt(train_iter, epoch=3, batch=2), test_iter), log=lines.append)
+    assert lines[-1] == 'interrupted during epoch 3: 2 complete epoch(s) in the returned history'
 
 
 def test_the_live_plot_survives_an_infinite_loss_and_marks_the_stop():
@@ -355,6 +380,16 @@ def test_the_live_plot_survives_an_infinite_loss_and_marks_the_stop():
     plot.diverged(1.2, 'diverged at epoch 2, batch 1')
     assert plot.ax.get_ylim() == (0, 1.2)
     assert plot.ax.get_title() == 'diverged at epoch 2, batch 1'
+
+
+def test_the_live_plot_title_says_how_much_of_the_run_is_done():
+    plot = LivePlot(4, title='tiny')
+    assert plot.ax.get_title() == 'tiny: 0% of 4 epochs' and plot.ax.get_legend() is None
+    plot.add(0.5, train_loss=1.2, train_acc=0.5)
+    plot.add(1.0, test_acc=0.6)                     # one point per epoch: drawn as a marker from the first
+    assert plot.ax.get_title() == 'tiny: 25% of 4 epochs'
+    assert [line.get_marker() for line in plot.ax.get_lines()][-1] == 'o'
+    assert LivePlot(1).ax.get_title() == '0% of 1 epoch'
 
 
 def test_train_draws_the_divergence_on_the_live_plot(monkeypatch):
