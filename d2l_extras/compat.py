@@ -3,28 +3,49 @@
 MXNet 1.9.1 (2022, its last release) was built for Python <= 3.11 and numpy < 1.24. The package imports this
 module before anything else (``d2l_extras/__init__.py``), so notebooks, tests, benchmarks and the CLI all run
 it before ``import mxnet`` (``tests/test_compat.py`` checks that nothing imports MXNet earlier). It is the one
-place of the project that knows which Python it runs on.
+place of the project that knows which Python it runs on. Importing it loads nothing: its changes are made when
+``import mxnet`` starts.
 """
 import importlib.util
 import sys
 import warnings
 
-import numpy
-
 # The Pythons the lesson is tested on (pyproject.toml's requires-python and the Makefile's PYTHONS agree, tested).
 SUPPORTED_PYTHONS = ('3.11', '3.12')
 
-# Python 3.12 removed distutils; MXNet imports distutils.version (numpy_dispatch_protocol.py, numpy_op_fallback.py).
-if importlib.util.find_spec('distutils') is None:   # 3.12 without setuptools' start-up hook (python -S, or it is off)
-    import setuptools  # noqa: F401                 # importing setuptools installs its copy of distutils
 
-# numpy 1.24 removed numpy.bool, the alias of bool; MXNet reads it when imported (mxnet/numpy/utils.py) and when
-# it runs (numpy/multiarray.py, ndarray/numpy/_op.py, symbol/numpy/_symbol.py).
-with warnings.catch_warnings():                      # asking warns: numpy 1.23 (Python 3.11) that the alias is
-    warnings.simplefilter('ignore')                  # deprecated, numpy 1.26 (3.12) that numpy 2 redefines it
-    numpy_lacks_bool = not hasattr(numpy, 'bool')    # numpy 1.23 has it, numpy 1.26 lacks it
-if numpy_lacks_bool:
-    numpy.bool = bool                                # what numpy.bool was until numpy 1.24, and what MXNet means by it
+def put_back_what_mxnet_expects() -> None:
+    """Restore what MXNet 1.9.1 reads of Python and numpy; run once, as `import mxnet` starts (below)."""
+    # Python 3.12 removed distutils; MXNet imports distutils.version (numpy_dispatch_protocol.py, numpy_op_fallback.py).
+    if importlib.util.find_spec('distutils') is None:   # 3.12 without setuptools' start-up hook (python -S, or it is off)
+        import setuptools  # noqa: F401                 # importing setuptools installs its copy of distutils
+    # numpy 1.24 removed numpy.bool, the alias of bool; MXNet reads it when imported (mxnet/numpy/utils.py) and when
+    # it runs (numpy/multiarray.py, ndarray/numpy/_op.py, symbol/numpy/_symbol.py).
+    import numpy
+    with warnings.catch_warnings():                      # asking warns: numpy 1.23 (Python 3.11) that the alias is
+        warnings.simplefilter('ignore')                  # deprecated, numpy 1.26 (3.12) that numpy 2 redefines it
+        numpy_lacks_bool = not hasattr(numpy, 'bool')    # numpy 1.23 has it, numpy 1.26 lacks it
+    if numpy_lacks_bool:
+        numpy.bool = bool                                # what numpy.bool was until numpy 1.24, and what MXNet means by it
+
+
+class _BeforeMXNet:
+    """An import hook that runs put_back_what_mxnet_expects() when `import mxnet` starts, then steps aside. Done then,
+    not when this module is imported, so that importing the package stays instant (numpy and setuptools take a
+    quarter of a second to load): `python -m d2l_extras.train` answers Ctrl-C with one line from its first moments."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name == 'mxnet':
+            sys.meta_path.remove(cls)
+            put_back_what_mxnet_expects()
+        return None   # the usual finders import MXNet
+
+
+if 'mxnet' in sys.modules:          # imported before this module: too late for its import, in time for its run time
+    put_back_what_mxnet_expects()
+elif _BeforeMXNet not in sys.meta_path:
+    sys.meta_path.insert(0, _BeforeMXNet)
 
 
 def python_version() -> str:

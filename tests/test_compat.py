@@ -101,11 +101,17 @@ def run(code: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def test_compat_gives_mxnet_the_numpy_bool_it_reads():
-    done = run('import d2l_extras, numpy; assert numpy.bool is bool\n'
-               'import mxnet\nfrom mxnet import np, npx\nnpx.set_np()\n'
+    done = run('import d2l_extras\nimport mxnet, numpy; assert numpy.bool is bool\n'
+               'from mxnet import np, npx\nnpx.set_np()\n'
                'print((np.arange(4) > 1).dtype, np.array([1, 0], dtype=bool).sum())')
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ['bool', '1']
+
+
+def test_importing_the_package_loads_nothing_heavy():
+    """numpy and setuptools wait for `import mxnet`: the CLI's Ctrl-C handler is set within milliseconds."""
+    done = run('import sys, d2l_extras; print(sorted({"numpy", "setuptools", "mxnet"} & set(sys.modules)))')
+    assert done.returncode == 0 and done.stdout.strip() == '[]', done.stdout + done.stderr[-2000:]
 
 
 def test_importing_compat_warns_nothing():
