@@ -175,12 +175,13 @@ def make_env(tmp_path, target, **env):
     venv = tmp_path / 'venv'
     (venv / 'bin').mkdir(parents=True, exist_ok=True)
     for name in ('python', 'jupyter'):
-        tool = venv / 'bin' / name
-        tool.write_text('#!/bin/sh\necho "OMP_NUM_THREADS=${OMP_NUM_THREADS-unset}"\n')
+        tool = venv / 'bin' / name      # the Makefile asks the venv's python its version: it is a 3.11 one
+        tool.write_text('#!/bin/sh\ncase "$*" in *sys.version_info*) echo 3.11; exit;; esac\n'
+                        'echo "OMP_NUM_THREADS=${OMP_NUM_THREADS-unset}"\n')
         tool.chmod(0o755)
     settings = venv / 'share' / 'jupyter' / 'lab' / 'settings' / 'overrides.json'
     settings.parent.mkdir(parents=True, exist_ok=True)
-    for stamp in (venv / '.installed-cpu', settings):
+    for stamp in (venv / '.installed-cpu-python3.11', settings):
         stamp.write_text('')
         os.utime(stamp, (2 ** 31, 2 ** 31))              # newer than pyproject.toml and jupyterlab/overrides.json
     clean = {k: v for k, v in os.environ.items() if k not in ('OMP_NUM_THREADS', 'MAKEFLAGS', 'MFLAGS', 'MAKELEVEL')}
