@@ -192,9 +192,12 @@ clean:
 image:
 	GPU=$(GPU) scripts/image build
 
-image-test: setup
+# Both need this machine's venv (tests/test_image.py, the benchmarks' records): its CPU build, whatever GPU the image has.
+image-test:
+	@$(MAKE) --no-print-directory setup GPU=0
 	GPU=$(GPU) PYTHON_FOR_TESTS=$(PY) scripts/image test
 
-image-benchmark: setup
+image-benchmark:
+	@$(MAKE) --no-print-directory setup GPU=0
 	GPU=$(GPU) PYTHON_FOR_TESTS=$(PY) scripts/image benchmark
 

@@ -75,6 +75,17 @@ def test_make_image_targets_go_through_scripts_image():
     assert 'debootstrap --variant=minbase bookworm' in script and 'docker import' in script
 
 
+def test_the_image_targets_set_up_this_machine_with_the_cpu_build():
+    """`make image-benchmark GPU=1` builds the GPU image; this machine's venv (which runs tests/test_image.py and
+    records the numbers) keeps MXNet's CPU build: the image's GPU never reaches `make setup` here."""
+    makefile = (ROOT / 'Makefile').read_text()
+    for target in ('image-test', 'image-benchmark'):
+        rule = makefile.split(f'\n{target}:', 1)[1].split('\n\n')[0]
+        prerequisites, recipe = rule.split('\n', 1)
+        assert 'setup' not in prerequisites, rule
+        assert '$(MAKE) --no-print-directory setup GPU=0' in recipe, rule
+
+
 def test_readme_quotes_the_measured_image_and_memory():
     """The README's build time, image sizes and per-notebook memory are those of benchmarks/container_*.json."""
     readme = (ROOT / 'README.md').read_text()
