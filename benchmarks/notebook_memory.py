@@ -6,7 +6,7 @@ Inside the container image, one notebook per fresh container (`make image-benchm
 
 executes the notebook top to bottom with nbclient (as nbval and Lab's "Run All" do), then asks the kernel for its
 peak resident set size (getrusage's ru_maxrss: MXNet's library included). `--server` prints the peak RSS of the
-JupyterLab server running in the container (the image's command, after the index was loaded). A container's
+JupyterLab server running in the container (the image's command, after it served the index's address). A container's
 cgroup peak is not used: it counts the page cache only of files that no earlier container had read, so it
 depends on the order of the runs. With `--collect IMAGE FILE` the JSON lines on stdin go into FILE
 (benchmarks/container_memory.json, which the README quotes; tests/test_container.py checks that it does).
