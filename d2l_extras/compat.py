@@ -16,17 +16,19 @@ SUPPORTED_PYTHONS = ('3.11', '3.12')
 
 def put_back_what_mxnet_expects() -> None:
     """Restore what MXNet 1.9.1 reads of Python and numpy; run once, as `import mxnet` starts (below)."""
-    # Python 3.12 removed distutils; MXNet imports distutils.version (numpy_dispatch_protocol.py, numpy_op_fallback.py).
-    if importlib.util.find_spec('distutils') is None:   # 3.12 without setuptools' start-up hook (python -S, or it is off)
-        import setuptools  # noqa: F401                 # importing setuptools installs its copy of distutils
+    # Python 3.12 removed distutils; MXNet imports distutils.version (numpy_dispatch_protocol.py,
+    # numpy_op_fallback.py). Without setuptools' start-up hook (python -S, or it is off), importing setuptools
+    # installs its copy of distutils.
+    if importlib.util.find_spec('distutils') is None:
+        import setuptools  # noqa: F401
     # numpy 1.24 removed numpy.bool, the alias of bool; MXNet reads it when imported (mxnet/numpy/utils.py) and when
     # it runs (numpy/multiarray.py, ndarray/numpy/_op.py, symbol/numpy/_symbol.py).
     import numpy
     with warnings.catch_warnings():                      # asking warns: numpy 1.23 (Python 3.11) that the alias is
         warnings.simplefilter('ignore')                  # deprecated, numpy 1.26 (3.12) that numpy 2 redefines it
         numpy_lacks_bool = not hasattr(numpy, 'bool')    # numpy 1.23 has it, numpy 1.26 lacks it
-    if numpy_lacks_bool:
-        numpy.bool = bool                                # what numpy.bool was until numpy 1.24, and what MXNet means by it
+    if numpy_lacks_bool:                                 # what numpy.bool was until numpy 1.24, and what MXNet
+        numpy.bool = bool                                # means by it
 
 
 class _BeforeMXNet:
