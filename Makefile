@@ -1,9 +1,13 @@
 # The two commands of the README: `make lab` and `make test`. Everything else is what they stand on.
-#   make setup   venv in .venv (Python 3.11), project installed with its pinned dependencies (GPU=1: CUDA build)
+#   make setup   venv in .venv with the first supported Python (3.11, else 3.12; PYTHON=python3.12 chooses),
+#                the project installed with that Python's pins (GPU=1: CUDA build of MXNet)
 #   make data    find Fashion-MNIST offline, or install Debian's dataset-fashion-mnist when root
 #   make lab     set up, then JupyterLab on 127.0.0.1 with token auth, opened on notebooks/00_index.ipynb
-#   make test    set up, then the unit tests and `pytest --nbval notebooks/`
+#   make test    set up, then the unit tests and `pytest --nbval notebooks/`; then, on every other supported
+#                Python found, the unit tests and notebooks 01-03 in a venv of its own (.venv-3.12)
 #   make slides  static reveal.js decks in slides/ that work offline (JS from pinned npm packages in build/js)
+#   make image   the container image (Dockerfile; GPU=1: CUDA build); make image-test: build it, test it;
+#                make image-benchmark: its build time, size and memory, recorded in benchmarks/
 
 SHELL := /bin/bash
 VENV  ?= .venv
@@ -11,7 +15,8 @@ PY    := $(VENV)/bin/python
 PORT  ?= 8888
 GPU   ?= 0
 EXTRA := $(if $(filter 1,$(GPU)),gpu,cpu)
-STAMP := $(VENV)/.installed-$(EXTRA)
+# Optional extras of pyproject.toml installed beside the MXNet build: `test` (Playwright); the image adds `hub`.
+EXTRAS ?= test
 # A hung kernel must not hang CI: every notebook run has an outer limit too.
 NBVAL_TIMEOUT ?= 1800
 # MXNet 1.9 starts one OpenMP thread per two cores unless told (it assumes hyper-threading): on a 2-core
@@ -20,11 +25,21 @@ NBVAL_TIMEOUT ?= 1800
 # when other MXNet processes are already computing. An OMP_NUM_THREADS you set wins in both.
 unit nbval: export OMP_NUM_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 
-PYTHON311 := $(shell for p in python3.11 python3; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
-	&& command -v $$p && break; done)
+# The Pythons `make setup` accepts, in order of preference (pyproject.toml's requires-python and
+# d2l_extras/compat.py agree, tested). PYTHON=... chooses: a command, a path or a version (python3.12, 3.12).
+# scripts/find-python runs every candidate (PATH, then pyenv's versions) and explains a refusal in one line.
+PYTHONS := 3.11 3.12
+FIND_PYTHON := PYTHONS='$(PYTHONS)' scripts/find-python
+PRINT_VERSION := import sys; print("%d.%d" % sys.version_info[:2])
+# The venv's Python: the one PYTHON asks for, else the existing venv's, else the first supported one found.
+PY_VERSION := $(shell if [ -n '$(PYTHON)' ]; then $(FIND_PYTHON) --version '$(PYTHON)'; \
+	elif [ -x $(PY) ]; then $(PY) -c '$(PRINT_VERSION)'; else $(FIND_PYTHON) --version; fi 2>/dev/null)
+# Each Python's pins (pip freeze of a working install): 3.11's since the start; 3.12's with numpy 1.26 and the
+# pandas, matplotlib and scipy that match it, d2l installed without its own pins (pyproject.toml).
+CONSTRAINTS := $(if $(filter 3.11,$(PY_VERSION)),constraints.txt,$(if $(PY_VERSION),constraints-$(PY_VERSION).txt))
+STAMP := $(VENV)/.installed-$(EXTRA)-python$(PY_VERSION)
 
-.PHONY: setup data lab test unit nbval clean help slides js browser
+.PHONY: setup data trust lab test unit nbval other-pythons clean help slides js browser image image-test image-benchmark
 help:
 	@sed -n 's/^#   //p' Makefile
 
@@ -47,27 +62,33 @@ $(SERVER_SETTINGS): jupyterlab/jupyter_server_config.json $(STAMP)
 	@mkdir -p $(@D)
 	@cp $< $@.tmp && mv $@.tmp $@
 
-$(STAMP): pyproject.toml constraints.txt
-	@if [ -z "$(PYTHON311)" ]; then \
-	  echo "error: Python 3.11 not found (tried python3.11, python3)." >&2; \
-	  echo "  MXNet 1.9.1 needs numpy < 1.24, and d2l 1.0.3 pins numpy 1.23.5, which has no wheels for 3.12+." >&2; \
-	  echo "  Install it, e.g. 'apt-get install python3.11 python3.11-venv' or 'pyenv install 3.11'." >&2; \
-	  exit 1; fi
-	@test -x $(PY) || { echo "Creating $(VENV) with $(PYTHON311)"; $(PYTHON311) -m venv $(VENV) || { \
-	  rm -rf $(VENV); \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "venv failed: installing Debian's python3.11-venv ..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-venv >/dev/null \
-	    && $(PYTHON311) -m venv $(VENV); \
-	  else echo "error: '$(PYTHON311) -m venv' failed; install python3.11-venv (Debian/Ubuntu)" >&2; exit 1; fi; }; }
-	@echo "Installing the pinned packages into $(VENV) ($(EXTRA) build of MXNet) ..."
+$(STAMP): pyproject.toml $(CONSTRAINTS) scripts/find-python
+	@if [ -z "$(PY_VERSION)" ]; then \
+	  $(FIND_PYTHON) '$(PYTHON)' >/dev/null || exit 1; \
+	  echo "error: $(PY) does not run: 'make clean', then 'make setup'" >&2; exit 1; fi
+	@have=$$($(PY) -c '$(PRINT_VERSION)' 2>/dev/null); \
+	if [ "$$have" != "$(PY_VERSION)" ]; then \
+	  python=$$($(FIND_PYTHON) '$(PYTHON)') || exit 1; \
+	  if [ -n "$$have" ]; then echo "$(VENV) has Python $$have and Python $(PY_VERSION) was asked for: making it anew"; fi; \
+	  if [ -e $(VENV)/pyvenv.cfg ]; then rm -rf $(VENV); fi; echo "Creating $(VENV) with Python $(PY_VERSION) ($$python)"; \
+	  $$python -m venv $(VENV) || { \
+	    rm -rf $(VENV); \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "venv failed: installing Debian's python$(PY_VERSION)-venv ..."; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python$(PY_VERSION)-venv >/dev/null \
+	      && $$python -m venv $(VENV); \
+	    else echo "error: '$$python -m venv' failed; install python$(PY_VERSION)-venv (Debian/Ubuntu)" >&2; exit 1; fi; }; fi
+	@echo "Installing the pinned packages of Python $(PY_VERSION) into $(VENV) ($(EXTRA) build of MXNet) ..."
 	@$(PY) -m pip install --quiet --upgrade "pip>=23.2"
 	@# The CPU and GPU builds are two packages that both provide `mxnet`: remove the other one first.
 	@$(PY) -m pip uninstall --quiet --yes $(if $(filter gpu,$(EXTRA)),mxnet,mxnet-cu112) 2>/dev/null || true
-	@$(PY) -m pip install --quiet -c constraints.txt -e ".[$(EXTRA),test]"
+	@$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[$(EXTRA),$(EXTRAS)]"
+	@# d2l 1.0.3 pins numpy 1.23.5 & co., which have no wheels for Python 3.12: there pyproject.toml lists what d2l
+	@# needs instead, and d2l comes without its pins (on 3.11 it is already installed, with them).
+	@$(PY) -m pip install --quiet --no-deps -c $(CONSTRAINTS) d2l
 	@rm -f $(VENV)/.installed-*
 	@touch $@
-	@echo "Set-up done: $(VENV) ($(EXTRA) build of MXNet)."
+	@echo "Set-up done: $(VENV) (Python $(PY_VERSION), $(EXTRA) build of MXNet)."
 
 data: setup
 	@$(PY) -m d2l_extras.data --no-download >/dev/null 2>&1 || { \
@@ -82,23 +103,41 @@ data: setup
 LAB_URL := /lab/tree/notebooks/00_index.ipynb
 
 # LAB_ROOT: the folder served (a copy of the repository, for the tests that save notebooks). Its notebooks are
-# trusted first (signed in Jupyter's database, as JupyterLab signs a notebook it saves): their saved sliders show
-# as sliders, not as text, and the server does not warn "Notebook ... is not trusted".
+# trusted first (`make trust`: signed in Jupyter's database, as JupyterLab signs a notebook it saves): their saved
+# sliders show as sliders, not as text, and the server does not warn "Notebook ... is not trusted". The container
+# image runs `make trust` when it is built (Dockerfile).
 LAB_ROOT ?= $(CURDIR)
 
-lab: setup data
+trust: setup
 	@$(VENV)/bin/jupyter trust $(wildcard $(LAB_ROOT)/notebooks/*.ipynb $(LAB_ROOT)/notebooks/*/*.ipynb) >/dev/null
+
+lab: setup data trust
 	@$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir="$(LAB_ROOT)" \
 	  --LabApp.default_url=$(LAB_URL) --ServerApp.log_level=WARN --LabApp.log_level=WARN \
 	  $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 unit: setup data browser
-	$(PY) -m pytest tests/
+	$(PY) -m pytest tests/ $(UNIT_ARGS)
 
+# NBVAL_NOTEBOOKS: what `make nbval` runs (every notebook by default).
+NBVAL_NOTEBOOKS ?= notebooks/
 nbval: setup data
-	timeout $(NBVAL_TIMEOUT) $(PY) -m pytest --nbval notebooks/
+	@if [ -z "$(strip $(NBVAL_NOTEBOOKS))" ]; then echo "error: NBVAL_NOTEBOOKS names no notebook" >&2; exit 1; fi
+	timeout $(NBVAL_TIMEOUT) $(PY) -m pytest --nbval $(NBVAL_NOTEBOOKS)
 
-test: unit nbval
+test: unit nbval other-pythons
+
+# Every other supported Python: the unit tests (less the slide-fit walk, which tests layout, not Python) and the
+# notebooks below under nbval, each Python in a venv of its own. A Python that is not found is skipped, and said so.
+NOTEBOOKS_EVERY_PYTHON ?= $(sort $(wildcard notebooks/0[1-3]_*.ipynb))
+OTHER_PYTHONS := $(filter-out $(PY_VERSION),$(PYTHONS))
+other-pythons:
+	@for v in $(OTHER_PYTHONS); do \
+	  if ! $(FIND_PYTHON) $$v >/dev/null 2>&1; then echo "note: no Python $$v found: the tests on Python $$v are skipped"; continue; fi; \
+	  echo "== Python $$v ($(VENV)-$$v): unit tests, then nbval of $(NOTEBOOKS_EVERY_PYTHON)"; \
+	  $(MAKE) --no-print-directory VENV=$(VENV)-$$v PYTHON=$$v UNIT_ARGS="-m 'not slidefit'" \
+	    NBVAL_NOTEBOOKS="$(NOTEBOOKS_EVERY_PYTHON)" unit nbval || exit 1; \
+	done
 
 # The static decks load reveal.js, require.js, jQuery, MathJax 2 and the widget renderer from these pinned
 # npm packages (nbconvert's reveal template is written for reveal.js 4.0.2), unpacked without their
@@ -143,4 +182,22 @@ browser: js
 	  echo "      the browser tests will skip."; fi
 
 clean:
-	rm -rf $(VENV) slides build *.egg-info
+	rm -rf $(VENV) $(addprefix $(VENV)-,$(PYTHONS)) slides build *.egg-info
+
+# The container image (Dockerfile): scripts/image installs Docker and starts its daemon when needed (as root on
+# Debian/Ubuntu), makes a Debian base with debootstrap where no image registry answers, and stops what it started.
+# image-test: the image, `make test` inside it, then tests/test_image.py here (it serves the index, token and all).
+# image-benchmark: the image built without the layer cache, timed (benchmarks/container_image.json), then with
+# GPU=0 the peak memory of notebooks 01-04 and of the JupyterLab server inside it (benchmarks/container_memory.json).
+image:
+	GPU=$(GPU) scripts/image build
+
+# Both need this machine's venv (tests/test_image.py, the benchmarks' records): its CPU build, whatever GPU the image has.
+image-test:
+	@$(MAKE) --no-print-directory setup GPU=0
+	GPU=$(GPU) PYTHON_FOR_TESTS=$(PY) scripts/image test
+
+image-benchmark:
+	@$(MAKE) --no-print-directory setup GPU=0
+	GPU=$(GPU) PYTHON_FOR_TESTS=$(PY) scripts/image benchmark
+

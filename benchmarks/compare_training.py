@@ -13,6 +13,7 @@ import datetime
 import json
 import pathlib
 
+import d2l_extras  # noqa: F401  (first: its compat module prepares numpy and Python for MXNet)
 import mxnet as mx
 import numpy as onp
 from mxnet import npx

@@ -13,6 +13,7 @@ import json
 import pathlib
 import platform
 
+import d2l_extras  # noqa: F401  (first: its compat module prepares numpy and Python for MXNet)
 import mxnet as mx
 import numpy as onp
 from machine import cpu_model   # benchmarks/machine.py, next to this script

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 
+import d2l_extras  # noqa: F401  (first: its compat module prepares numpy and Python for MXNet)
 import mxnet as mx
 import numpy as onp
 

@@ -16,8 +16,10 @@ One concern per module:
 - ``speedups``: faster CPU training without changing the lesson's code;
 - ``navigation``, ``slides``: the notebooks' links and the offline slide decks.
 
+``compat`` comes first: what MXNet 1.9.1 needs of the Python and numpy it runs on, set as MXNet is imported.
 Importing the package loads nothing heavy and downloads nothing.
 """
+from d2l_extras import compat  # noqa: I001  (first: before anything imports MXNet)
 import os
 import random
 import sys
@@ -73,16 +75,13 @@ def show_figures_inline() -> None:
 
 
 def check_environment(seed: int = 0) -> None:
-    """The notebooks' set-up in one line: Python 3.11, MXNet 1.9.1 and d2l 1.0.3, every CPU core, fixed seeds,
+    """The notebooks' set-up in one line: a supported Python, MXNet 1.9.1 and d2l 1.0.3, every CPU core, fixed seeds,
     figures shown as images.
 
     Raises a RuntimeError that says how to fix a wrong Python or package version. Call it before MXNet is
     imported, so that MXNet starts with all cores (``use_all_cores``).
     """
-    if sys.version_info[:2] != (3, 11):
-        raise RuntimeError(f'these notebooks need Python 3.11 (MXNet 1.9.1 needs numpy < 1.24, which has no '
-                           f'wheels for 3.12+), this kernel runs {sys.version.split()[0]}: run `make setup` '
-                           'and choose the kernel of .venv')
+    compat.check_python()
     for package, wanted in REQUIRED.items():
         found = _installed(package)
         if found != wanted:
@@ -95,4 +94,4 @@ def check_environment(seed: int = 0) -> None:
     mx.random.seed(seed)
     onp.random.seed(seed)
     random.seed(seed)
-    print(f'Python 3.11, MXNet {mx.__version__}, d2l {REQUIRED["d2l"]}: ready (seed {seed})')
+    print(f'Python {compat.python_version()}, MXNet {mx.__version__}, d2l {REQUIRED["d2l"]}: ready (seed {seed})')

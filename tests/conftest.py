@@ -4,6 +4,8 @@ import struct
 
 import numpy as onp
 import pytest
+
+import d2l_extras  # noqa: F401  (first: its compat module prepares numpy and Python for MXNet)
 from mxnet import npx
 
 npx.set_np()

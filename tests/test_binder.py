@@ -1,85 +1,69 @@
-"""Binder's files agree with pyproject.toml, and the Binder links exist only with the repository's public address."""
+"""Binder builds the one Dockerfile, as Binder asks of a Dockerfile; the Binder links exist only with the
+repository's public address."""
 import json
-import os
 import re
-import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
-from packaging.requirements import Requirement
 
 from d2l_extras import navigation
 
 ROOT = Path(__file__).resolve().parents[1]
-BINDER = ROOT / 'binder'
+DOCKERFILE = (ROOT / 'Dockerfile').read_text()
 BINDER_URL = re.compile(r'https://mybinder\.org/[^)\s"]*')
 
 
-def exact_pins(requirements):
-    """{'name': 'version'} of requirement strings, each of which must pin one exact version."""
-    pins = {}
-    for text in requirements:
-        req = Requirement(text)
-        specs = list(req.specifier)
-        assert len(specs) == 1 and specs[0].operator == '==', f'not an exact pin: {text!r}'
-        pins[req.name.lower().replace('_', '-')] = specs[0].version
-    return pins
+def instructions(text: str) -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined, comments left out."""
+    joined = re.sub(r'\\\n\s*', ' ', '\n'.join(line for line in text.splitlines() if not line.lstrip().startswith('#')))
+    return [line.strip() for line in joined.splitlines() if line.strip()]
 
 
-@pytest.fixture(scope='module')
-def project():
-    return tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']
+def test_binder_builds_the_root_dockerfile_and_nothing_else():
+    """repo2docker reads binder/ alone when it exists, and with a Dockerfile it ignores every other file
+    (environment.yml at the root is the GPU conda environment, not Binder's)."""
+    assert not (ROOT / 'binder').exists() and not (ROOT / '.binder').exists()
+    assert (ROOT / 'Dockerfile').is_file()
 
 
-@pytest.fixture(scope='module')
-def environment():
-    return yaml.safe_load((BINDER / 'environment.yml').read_text())
+def test_dockerfile_meets_binders_requirements():
+    """Binder's Dockerfile rules: a tagged base, the user NB_USER/NB_UID it passes (uid 1000), the repository in
+    $HOME owned by that user, `jupyter` (notebook and jupyterhub) on PATH, an ENTRYPOINT that runs its command."""
+    lines = instructions(DOCKERFILE)
+    base = next(line for line in lines if line.startswith('ARG BASE='))
+    assert re.fullmatch(r'ARG BASE=[\w./-]+:[\w.-]+', base) and not base.endswith(':latest'), base
+    assert 'ARG NB_USER=jovyan' in lines and 'ARG NB_UID=1000' in lines
+    assert any(line.startswith('RUN useradd') and '--uid ${NB_UID}' in line and '${NB_USER}' in line for line in lines)
+    assert 'ENV USER=${NB_USER} NB_UID=${NB_UID} HOME=/home/${NB_USER} VENV=/opt/venv' in lines
+    assert 'COPY --chown=${NB_UID}:${NB_UID} . ${HOME}' in lines
+    assert 'ENV PATH=${VENV}/bin:${PATH}' in lines                  # jupyter, jupyter-notebook, jupyterhub-singleuser
+    assert [line for line in lines if line.startswith('USER ')][-1] == 'USER ${NB_UID}'   # not root
+    assert 'ENTRYPOINT ["tini", "-g", "--"]' in lines               # tini runs the command Binder gives
+    constraints = (ROOT / 'constraints.txt').read_text().splitlines()
+    assert any(line.startswith('notebook==') for line in constraints)   # `jupyter notebook`, as Binder launches it
+    assert any(line.startswith('jupyterhub==') for line in constraints)  # `jupyterhub-singleuser`
 
 
-def test_binder_pins_are_pyprojects_runtime_and_cpu_pins(project, environment):
-    pip_part = next(d['pip'] for d in environment['dependencies'] if isinstance(d, dict))
-    expected = exact_pins(project['dependencies'] + project['optional-dependencies']['cpu'])
-    assert exact_pins(pip_part) == expected
+def test_the_image_installs_the_project_as_make_setup_does():
+    """One set-up for a laptop and the image: `make setup` (its pins, the settings below), `make data` and
+    `make trust` (the notebooks signed, as `make lab` signs them)."""
+    assert any(re.search(r'make setup data trust PYTHON=python3\.11 GPU=\$\{GPU\} EXTRAS=\$extras', line)
+               for line in instructions(DOCKERFILE))
+    makefile = (ROOT / 'Makefile').read_text()
+    assert re.search(r'^lab: setup data trust$', makefile, re.M)
 
 
-def test_binder_python_is_the_one_the_project_supports(project, environment):
-    conda = [d for d in environment['dependencies'] if isinstance(d, str)]
-    pythons = [d for d in conda if d.startswith('python')]
-    assert pythons == ['python=3.11']
-    assert project['requires-python'] == '>=3.8,<3.12'  # 3.11 is inside; 3.12 breaks numpy 1.23.5
-    assert 'pip' in conda and not any('cu' in d and 'mxnet' in d for d in conda)
-
-
-def test_every_binder_pin_says_why():
-    for line in (BINDER / 'environment.yml').read_text().splitlines():
-        if re.match(r'\s*- [^#]*[=<>]', line):
-            assert '#' in line, f'pin without a comment: {line.strip()}'
-
-
-def test_apt_txt_installs_the_dataset():
-    packages = [line.strip() for line in (BINDER / 'apt.txt').read_text().splitlines()
-                if line.strip() and not line.startswith('#')]
-    assert packages == ['dataset-fashion-mnist']
-
-
-def test_postbuild_is_strict_executable_and_installs_the_project():
-    script = BINDER / 'postBuild'
-    lines = script.read_text().splitlines()
-    assert lines[0] == '#!/bin/bash' and 'set -e' in lines
-    assert os.access(script, os.X_OK)
-    commands = [line for line in lines if line.strip() and not line.startswith('#')]
-    assert 'python -m pip install --no-deps -e .' in commands  # dependencies come from environment.yml
-    assert 'python -m d2l_extras.data' in commands             # the apt.txt data is really found
-
-
-def test_git_keeps_postbuild_executable():
-    out = subprocess.run(['git', 'ls-files', '-s', 'binder/postBuild'], cwd=ROOT,
-                         capture_output=True, text=True).stdout
-    if not out:
-        pytest.skip('binder/postBuild is not committed yet')
-    assert out.startswith('100755'), out
+@pytest.mark.parametrize('source, target', [
+    ('jupyterlab/overrides.json', 'share/jupyter/lab/settings/overrides.json'),
+    ('jupyterlab/jupyter_server_config.json', 'etc/jupyter/jupyter_server_config.d/d2l-extras.json')])
+def test_make_setup_installs_the_settings_into_the_venv_of_every_server(source, target):
+    """The Lab settings and the server's (the slideshow's server extension) are files of `make setup`, installed into
+    the venv, whose `jupyter` every server of the image runs (Binder's and a hub's included)."""
+    makefile = (ROOT / 'Makefile').read_text()
+    variable = re.search(rf'^(\w+) := \$\(VENV\)/{re.escape(target)}$', makefile, re.M).group(1)
+    assert f'$({variable}): {source} $(STAMP)' in makefile
+    assert f'$({variable})' in re.search(r'^setup:(.*)$', makefile, re.M).group(1)
+    json.loads((ROOT / source).read_text())
 
 
 @pytest.mark.parametrize('path', sorted((ROOT / 'notebooks').glob('[0-9][0-9]_*.ipynb')), ids=lambda p: p.name)
@@ -99,14 +83,3 @@ def test_notebook_links_binder_only_with_the_public_address(path):
 def test_binder_url_builds_the_repository_and_opens_the_notebook():
     url = navigation.binder_url('https://github.com/owner/densenet-notebooks.git', 'notebooks/01_dense_blocks.ipynb')
     assert url == 'https://mybinder.org/v2/gh/owner/densenet-notebooks/HEAD?labpath=notebooks%2F01_dense_blocks.ipynb'
-
-
-@pytest.mark.parametrize('source, target', [
-    ('jupyterlab/overrides.json', 'share/jupyter/lab/settings/overrides.json'),
-    ('jupyterlab/jupyter_server_config.json', 'etc/jupyter/jupyter_server_config.d/d2l-extras.json')])
-def test_postbuild_installs_the_settings_that_make_setup_installs(source, target):
-    script = (BINDER / 'postBuild').read_text()
-    assert f'install_file {source} "$prefix/{target}"' in script
-    makefile = (ROOT / 'Makefile').read_text()
-    assert f':= $(VENV)/{target}' in makefile and f': {source} $(STAMP)' in makefile
-    json.loads((ROOT / source).read_text())

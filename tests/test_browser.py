@@ -615,9 +615,9 @@ def test_the_readme_path_run_all_in_lab_then_alt_r_gives_live_sliders(page, lab)
 # ---- 4. the live plot of a training run -----------------------------------------------------------
 # A short run: a small model of the lesson's kind on all of Fashion-MNIST at 32 px, stopped (interrupted) once the
 # plot has changed twice; the plot updates a few times per epoch (d2l_extras.training.UPDATES_PER_EPOCH).
-LIVE_RUN = ("from mxnet import npx\nnpx.set_np()\n"
-            "from d2l_extras.recipes import build_model, get_recipe, load_data\n"
+LIVE_RUN = ("from d2l_extras.recipes import build_model, get_recipe, load_data\n"
             "from d2l_extras.training import train\n"
+            "from mxnet import npx\nnpx.set_np()\n"
             "recipe = get_recipe('cpu-quick').replace(name='tiny', growth_rate=4, convs_per_block=(1, 1, 1, 1),\n"
             "                                         batch_size=256, epochs=1)\n"
             "history = train(build_model(recipe), *load_data(recipe), recipe, devices='cpu')")

@@ -160,6 +160,7 @@ HANG_CASES = [
 def test_junk_sizes_fail_fast_instead_of_hanging(code):
     """Each of these hung or exhausted memory before the limits: now a ValueError within seconds."""
     script = textwrap.dedent(f"""
+        import d2l_extras  # first: its compat module prepares numpy and Python for MXNet
         from mxnet import npx
         npx.set_np()
         try:
