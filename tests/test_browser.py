@@ -629,7 +629,8 @@ def live_plot_notebook(folder: Path, name: str) -> str:
     nb = new_notebook(cells=[new_markdown_cell('# Training, live', metadata=slide),
                              new_code_cell('from d2l_extras import check_environment\ncheck_environment()'),
                              new_code_cell(LIVE_RUN)],
-                      metadata={'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}})
+                      metadata={'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'},
+                                'rise': slides.RISE})   # as every notebook's: RISE's default theme loads web fonts
     nbformat.write(nb, folder / name)
     (folder / name).with_suffix('.css').write_text(NOTEBOOK_CSS, encoding='utf-8')   # as for every notebook
     return name

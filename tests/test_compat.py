@@ -148,7 +148,8 @@ def test_only_compat_knows_the_python():
 
 def sanitize(text: str) -> str:
     config = configparser.ConfigParser()
-    config.read(ROOT / 'notebooks' / 'sanitize.cfg')
+    config.read(ROOT / 'tests' / 'nbval_sanitize.cfg')
+    assert config.sections(), 'tests/nbval_sanitize.cfg has no sanitizers'
     for section in config.sections():
         text = re.sub(config[section]['regex'], config[section]['replace'], text)
     return text
