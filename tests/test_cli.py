@@ -306,8 +306,11 @@ def start_cli(tmp_path, argv):
             'from d2l_extras.train import main; sys.exit(main(sys.argv[1:]))')
     env = {**os.environ, data.ENV_VAR: str(tmp_path / 'fashion'), 'PYTHONPATH': str(ROOT)}
     env.pop(recipes.ENV_VAR, None)
+    # Ctrl-C as in a terminal, also when this test runs in the background (a shell starts background jobs with
+    # SIGINT ignored, and a child inherits that: it would train on through the test's Ctrl-C).
     return subprocess.Popen([sys.executable, '-c', code, *argv], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(condition, process, seconds=120):
