@@ -12,13 +12,12 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from test_browser import browser, page  # noqa: F401 - Chromium fixtures (they skip, or fail under CI, without it)
+from test_lab import free_port, status
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE = os.environ.get('DENSENET_IMAGE')
@@ -33,23 +32,6 @@ pytestmark = pytest.mark.skipif(not IMAGE or not shutil.which('docker'),
 def port_is_free(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(('127.0.0.1', port)) != 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def status(url: str) -> int:
-    """HTTP status of a GET, without following redirects."""
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-    try:
-        return urllib.request.build_opener(NoRedirect).open(url, timeout=10).status
-    except urllib.error.HTTPError as e:
-        return e.code
 
 
 def docker(*args: str) -> str:
