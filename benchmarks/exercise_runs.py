@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import pathlib
 import time
+
+from schedule import load_runs, run_missing   # benchmarks/schedule.py, next to this script
 
 from d2l_extras import use_all_cores
 
 use_all_cores()   # as notebook 04 and the CLI do, before MXNet loads
 
-from d2l_extras.atomic import write_json  # noqa: E402
 from d2l_extras.recipes import build_model, choose_recipe, load_data  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name('exercise_runs.json')
@@ -36,10 +36,6 @@ EXPERIMENTS = {
     'batch-512': ({'batch_size': 512}, (0,)),
     'deck-model': ({'model': 'densenet-deck'}, (0, 1, 2)),
 }
-
-
-def load() -> list[dict]:
-    return json.loads(OUT.read_text()) if OUT.exists() else []
 
 
 def run(name: str, seed: int) -> dict:
@@ -75,16 +71,9 @@ def main() -> None:
     parser.add_argument('--table', action='store_true', help='only print the table of what was run')
     args = parser.parse_args()
     if not args.table:
-        for name in args.experiments or list(EXPERIMENTS):
-            for seed in EXPERIMENTS[name][1]:
-                results = load()
-                if any(r['experiment'] == name and r['seed'] == seed for r in results):
-                    continue
-                entry = run(name, seed)
-                write_json(OUT, results + [entry])
-                accs = [round(e['test_acc'], 4) for e in entry['history']['epochs']]
-                print(f'{name} seed {seed}: test accuracy by epoch {accs}, {entry["wall_sec"]} s', flush=True)
-    print(table(load()))
+        todo = [(name, seed) for name in args.experiments or list(EXPERIMENTS) for seed in EXPERIMENTS[name][1]]
+        run_missing(OUT, todo, run, key='experiment')
+    print(table(load_runs(OUT)))
 
 
 if __name__ == '__main__':

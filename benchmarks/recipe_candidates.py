@@ -30,10 +30,12 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # d2l_extras, when run from anywhere
+# d2l_extras (the repository) and schedule.py (this folder), when run from anywhere or loaded by a test
+sys.path[:0] = [str(pathlib.Path(__file__).resolve().parents[i]) for i in (1, 0)]
 
 from d2l_extras.atomic import write_json  # noqa: E402
 from d2l_extras.recipes import RECIPES  # noqa: E402
+from schedule import load_runs  # noqa: E402 - benchmarks/schedule.py, next to this script
 
 HERE = pathlib.Path(__file__).resolve().parent
 OUT = HERE / 'recipe_candidates.json'
@@ -65,10 +67,6 @@ CANDIDATES = {
 def recipe(name: str):
     """The named recipe: the baseline from ``RECIPES`` or a candidate."""
     return RECIPES[name] if name == BASELINE else CANDIDATES[name][0]
-
-
-def load() -> list[dict]:
-    return json.loads(OUT.read_text()) if OUT.exists() else []
 
 
 def clean(run: dict) -> bool:
@@ -164,17 +162,17 @@ def main() -> None:
     if unknown:
         parser.error(f'unknown candidate(s) {", ".join(unknown)}; the candidates are {", ".join(CANDIDATES)}')
     if args.next or args.run:
-        todo = (args.run[0], int(args.run[1])) if args.run else next_run(load(), names)
+        todo = (args.run[0], int(args.run[1])) if args.run else next_run(load_runs(OUT), names)
         if todo[0] != BASELINE and todo[0] not in CANDIDATES:
             parser.error(f'unknown recipe {todo[0]}')
         if todo is None:
             print('every run of the schedule is there')
         else:
             entry = run(*todo)
-            write_json(OUT, load() + [entry])
+            write_json(OUT, load_runs(OUT) + [entry])
             print(f'{todo[0]} seed {todo[1]}: {entry["test_acc"][-1]:.4f} after {entry["wall_sec"][-1]:.1f} s '
                   f'(other processes {entry["other_processes_cores"]:.2f} cores)')
-    print(table(load()))
+    print(table(load_runs(OUT)))
 
 
 if __name__ == '__main__':

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import pathlib
 import time
+
+from schedule import load_runs, run_missing   # benchmarks/schedule.py, next to this script
 
 from d2l_extras import use_all_cores
 
 use_all_cores()   # as notebook 04 and the CLI do, before MXNet loads
 
-from d2l_extras.atomic import write_json  # noqa: E402
 from d2l_extras.recipes import MODERN, Recipe, build_model, load_data  # noqa: E402
 
 OUT = pathlib.Path(__file__).with_name('recipe_search.json')
@@ -40,10 +40,6 @@ CANDIDATES = {
     # longer runs, for a student who can leave the notebook running
     'modern-48px-8': SMALL.replace(resize=48, epochs=8, lr=0.1, warmup_epochs=0.5, **MODERN),
 }
-
-
-def load() -> list[dict]:
-    return json.loads(OUT.read_text()) if OUT.exists() else []
 
 
 def run(name: str, seed: int) -> dict:
@@ -79,16 +75,9 @@ def main() -> None:
     parser.add_argument('--table', action='store_true', help='only print the table of what was run')
     args = parser.parse_args()
     if not args.table:
-        for name in args.candidates or list(CANDIDATES):
-            for seed in args.seeds:
-                results = load()
-                if any(r['candidate'] == name and r['seed'] == seed for r in results):
-                    continue
-                entry = run(name, seed)
-                write_json(OUT, results + [entry])
-                accs = [round(e['test_acc'], 4) for e in entry['history']['epochs']]
-                print(f'{name} seed {seed}: test accuracy by epoch {accs}, {entry["wall_sec"]} s', flush=True)
-    print(table(load()))
+        run_missing(OUT, [(name, seed) for name in args.candidates or list(CANDIDATES) for seed in args.seeds],
+                    run, key='candidate')
+    print(table(load_runs(OUT)))
 
 
 if __name__ == '__main__':
