@@ -154,16 +154,15 @@ def further_notebook(nb: dict) -> dict | None:
     """The second session's deck of ``nb``: its title cell, then the "Going further" cells with the slide types
     stored under ``metadata.further``; None when the notebook has none."""
     import copy
-    cells = [c for c in nb['cells'] if FURTHER_KEY in c.get('metadata', {})]
-    if not cells:
+    if not any(FURTHER_KEY in c.get('metadata', {}) for c in nb['cells']):
         return None
-    new = copy.deepcopy(nb)
+    new = copy.deepcopy({key: value for key, value in nb.items() if key != 'cells'})
     new['cells'] = []
     for i, cell in enumerate(nb['cells']):
-        cell = copy.deepcopy(cell)
         kind = cell.get('metadata', {}).get(FURTHER_KEY, {}).get('slide_type')
         if i > 0 and kind is None:
             continue
+        cell = copy.deepcopy(cell)          # only the cells the deck keeps
         cell['metadata']['slideshow'] = {'slide_type': kind or 'slide'}
         new['cells'].append(cell)
     return new
