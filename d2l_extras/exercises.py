@@ -258,6 +258,10 @@ def show_answer(exercise_id: str) -> None:
 
 
 # ---- the exercises -------------------------------------------------------------------------------
+# Hints that two answers of one exercise share.
+_COUNT_BATCHES = 'divide the training images by the batch size, and count the last, smaller batch too.'
+_COMPARE_PIXELS = 'compare the pixels of the two sizes.'
+
 EXERCISES: dict[str, Exercise] = {
     # 01 Dense blocks
     '01.1': ask("(d2l) Design an MLP that applies the DenseNet idea: write `DenseMLPBlock(num_layers, growth)`, "
@@ -355,14 +359,12 @@ EXERCISES: dict[str, Exercise] = {
     '04.2': ask('Train with batch size 64 and with 512 at the same learning rate (`experiment(batch_size=64)`). '
                 'How many updates does an epoch take with each? How do the time per epoch and the accuracy change?',
                 'an epoch is one pass over the 60,000 training images, one update per batch.',
-                updates_64=Whole(lambda: ref.updates_per_epoch(64), 'divide the training images by the batch size, '
-                                 'and count the last, smaller batch too.'),
-                updates_512=Whole(lambda: ref.updates_per_epoch(512), 'divide the training images by the batch size, '
-                                  'and count the last, smaller batch too.')),
+                updates_64=Whole(lambda: ref.updates_per_epoch(64), _COUNT_BATCHES),
+                updates_512=Whole(lambda: ref.updates_per_epoch(512), _COUNT_BATCHES)),
     '04.3': ask('What share of the work (forward FLOPs) of a 96 px image is an image at 48 px, and one at 64 px?',
                 'the work grows with the number of pixels: (48/96)^2 and (64/96)^2.',
-                at_48=Number(lambda: ref.work_of_96(48), 'compare the pixels of the two sizes.'),
-                at_64=Number(lambda: ref.work_of_96(64), 'compare the pixels of the two sizes.')),
+                at_48=Number(lambda: ref.work_of_96(48), _COMPARE_PIXELS),
+                at_64=Number(lambda: ref.work_of_96(64), _COMPARE_PIXELS)),
     '04.4': ask("Train the deck's uncorrected model with the CPU recipe, seeds 0, 1 and 2 "
                 "(`experiment(model='densenet-deck', seed=1)`), next to the recipe's own seeds (`experiment(seed=1)`; "
                 'about 10 minutes in all on a CPU). How many times the parameters of the corrected model has it, and '
