@@ -386,6 +386,13 @@ class RunFolder:
                 old.unlink()
         return self.path / CHECKPOINT
 
+    def saved_epochs(self) -> int:
+        """How many epochs the checkpoint in the folder holds (0 if none can be read): what an interruption kept."""
+        try:
+            return int(json.loads((self.path / CHECKPOINT).read_text())['epoch'])
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            return 0
+
     def save_metrics(self, recipe: Recipe, history: History, changes: list[dict], devices: list) -> Path:
         """``metrics.json``: the recipe, the devices, every epoch, the changes on resume, how the run ended."""
         write_json(self.path / METRICS, _metrics(recipe, history, changes, [str(d) for d in devices]))

@@ -349,6 +349,8 @@ def _run_epochs(net, trainer, train_iter, test_iter, recipe: Recipe, devices: li
             run.finish(recipe, history, changes, devices, log=display.log if len(history) == before else None)
     except KeyboardInterrupt:
         mx.nd.waitall()                         # let queued operations finish before anyone reads again
+        if run is not None:                     # Ctrl-C may land after checkpoint.json, before `saved` moves
+            saved = run.saved_epochs()
         del history.epochs[saved if run is not None else len(history):]
         history.interrupted = True
         display.stopped(_interrupted(epoch, saved, recipe, run, len(history)))

@@ -54,7 +54,7 @@ def test_full_is_the_decks_recipe_and_cpu_quick_the_short_one():
     ({'label_smoothing': 1}, r'label_smoothing must be a finite number in \[0, 1\), got 1'),
     ({'seed': -1}, 'seed must be an integer from 0 to'),
     ({'model': 'deck'}, "model must be one of 'densenet', 'densenet-deck', 'densenet-bc', .*, got 'deck'"),
-    ({'model': 'resnet18', 'growth_rate': 16}, "growth_rate applies to the lesson's models \(densenet, densenet-deck\) only"),
+    ({'model': 'resnet18', 'growth_rate': 16}, r"growth_rate applies to the lesson's models \(densenet, densenet-deck\) only"),
     ({'growth_rate': 0}, 'growth_rate must be an integer from 1 to'),
     ({'convs_per_block': ()}, 'convs_per_block must be a non-empty sequence'),
     ({'name': ''}, 'name must be a non-empty string'),

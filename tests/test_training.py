@@ -13,7 +13,7 @@ from d2l_extras import runs, training
 from d2l_extras.data import BatchLoader
 from d2l_extras.liveplot import LivePlot
 from d2l_extras.recipes import MAX_LR, build_model
-from d2l_extras.runs import CheckpointError, RunFolderError, load_checkpoint
+from d2l_extras.runs import CheckpointError, RunFolderError, load_checkpoint, read_checkpoint
 from d2l_extras.training import learning_rate, make_loss, make_trainer, train
 from training_helpers import TINY, InterruptAt, level_images, loaders, quiet
 
@@ -298,6 +298,24 @@ def test_interrupt_while_saving_leaves_the_previous_checkpoint(tmp_path, monkeyp
     assert load_checkpoint(tmp_path, restored).epoch == 1
     onp.testing.assert_allclose(predictions(restored, X), after_one, rtol=1e-5, atol=1e-6)
     assert not list(tmp_path.glob('.*tmp*'))
+
+
+def test_interrupt_just_after_the_commit_point_keeps_that_epoch_in_the_metrics_too(tmp_path, monkeypatch):
+    real_write_json = runs.write_json
+
+    def write_json(path, value):                             # Ctrl-C once checkpoint.json of epoch 2 is in place
+        real_write_json(path, value)
+        if path.name == 'checkpoint.json' and value['epoch'] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(runs, 'write_json', write_json)
+    lines = []
+    _, history = run(TINY.replace(epochs=3), run_dir=tmp_path, log=lines.append)
+    monkeypatch.undo()
+    assert history.interrupted and len(history) == 2
+    assert lines[-1] == f'interrupted during epoch 2: epoch 2 kept in {tmp_path}'
+    metrics = json.loads((tmp_path / 'metrics.json').read_text())
+    assert metrics['interrupted'] and len(metrics['epochs']) == read_checkpoint(tmp_path).epoch == 2
 
 
 class PoisonAt(InterruptAt):
