@@ -75,3 +75,21 @@ def test_a_busy_run_is_run_once_more_and_the_clean_one_counts():
     assert rc.verdicts(runs)['quick-2444-3ep']['ratios'] == {0: 63 / 60}
     runs[-1]['other_processes_cores'] = 1.0                  # busy twice: not run a third time
     assert rc.next_run(runs, names) == ('cpu-quick', 1)
+
+
+def test_next_with_the_schedule_complete_says_so(tmp_path, monkeypatch, capsys):
+    names = ['quick-244-3ep']
+    out = tmp_path / 'runs.json'
+    out.write_text(json.dumps([fake(n, s, 60, 0.915) for n, s in rc.schedule(names)]))
+    monkeypatch.setattr(rc, 'OUT', out)
+    monkeypatch.setattr('sys.argv', ['recipe_candidates.py', '--next', '--names', ','.join(names)])
+    rc.main()
+    assert capsys.readouterr().out.startswith('every run of the schedule is there\n')
+
+
+def test_a_candidate_is_timed_against_the_baseline_run_just_before_it():
+    names = ['quick-2444-3ep']
+    runs = [fake('cpu-quick', 0, 60, 0.907), fake('quick-2444-3ep', 0, 63, 0.916),
+            fake('cpu-quick', 0, 80, 0.907), fake('cpu-quick', 1, 70, 0.907), fake('quick-2444-3ep', 1, 84, 0.916)]
+    assert rc.verdicts(runs)['quick-2444-3ep']['ratios'] == {0: 63 / 60, 1: 84 / 70}
+    assert rc.verdicts(runs[1:2])['quick-2444-3ep']['ratios'] == {}      # no baseline before it: no pair
