@@ -76,6 +76,10 @@ CANDIDATES = {
     # of the 2x2 and 1x1 maps, whose cost does not grow with the batch, paid half as often.
     'quick-244-4ep-b256': (_QUICK.replace(name='quick-244-4ep-b256', convs_per_block=(2, 4, 4), epochs=4, lr=0.4,
                                           batch_size=256), 'three dense blocks 2,4,4, 4 epochs, batch 256, lr 0.4'),
+    # quick-244-4ep with plain momentum: MXNet 1.9 updates Nesterov's parameters one call each, plain SGD with
+    # momentum several tensors per call (MXNET_OPTIMIZER_AGGREGATION_SIZE), a few percent of a step.
+    'quick-244-4ep-sgd': (_QUICK.replace(name='quick-244-4ep-sgd', convs_per_block=(2, 4, 4), epochs=4, lr=0.2,
+                                         nesterov=False), 'three dense blocks 2,4,4, 4 epochs, lr 0.2, plain momentum'),
 }
 
 

@@ -19,7 +19,8 @@ def test_every_candidate_is_cpu_quick_with_a_few_fields_replaced():
     for name, (recipe, why) in rc.CANDIDATES.items():
         assert recipe.name == name and why
         assert set(recipe.differences(quick)) - {'name'} <= {'convs_per_block', 'resize', 'batch_size', 'epochs',
-                                                             'lr', 'warmup_epochs', 'growth_rate'}
+                                                             'lr', 'warmup_epochs', 'growth_rate',
+                                                             'nesterov'}
         assert recipe.seed == quick.seed and recipe.model == 'densenet'
 
 
