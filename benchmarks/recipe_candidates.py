@@ -46,42 +46,42 @@ TRIES = 2             # runs of a (recipe, seed) when the first was busy
 TARGET, FLOOR, BUDGET = 0.915, 0.910, 1.1
 
 _QUICK = RECIPES[BASELINE]
-#: name: (the recipe, why it might reach 0.915 sooner). Single-seed probes chose these (benchmarks/RESULTS.md).
-CANDIDATES = {
+_THREE_BLOCKS = dict(convs_per_block=(2, 4, 4), lr=0.2)     # the three-block net most candidates start from
+#: name: (the fields of cpu-quick it replaces, why it might reach 0.915 sooner). Single-seed probes chose the
+#: first four (benchmarks/RESULTS.md); the others change one or two fields of quick-244-3ep or quick-244-4ep.
+_CHANGES = {
     # Half the first dense block's convolutions (its 8x8 maps cost the most per conv), a third epoch and a
     # peak learning rate of 0.2: the cheapest of the probes that came near 0.915.
-    'quick-2444-3ep': (_QUICK.replace(name='quick-2444-3ep', convs_per_block=(2, 4, 4, 4), epochs=3, lr=0.2),
+    'quick-2444-3ep': (dict(convs_per_block=(2, 4, 4, 4), epochs=3, lr=0.2),
                        'first dense block 2 convs, 3 epochs, lr 0.2'),
     # The same with a fourth epoch: the most accurate probe.
-    'quick-2444-4ep': (_QUICK.replace(name='quick-2444-4ep', convs_per_block=(2, 4, 4, 4), epochs=4, lr=0.2),
+    'quick-2444-4ep': (dict(convs_per_block=(2, 4, 4, 4), epochs=4, lr=0.2),
                        'first dense block 2 convs, 4 epochs, lr 0.2'),
     # Three dense blocks instead of four (the last, 1x1 maps at 32 px, does little), 4 epochs.
-    'quick-244-4ep': (_QUICK.replace(name='quick-244-4ep', convs_per_block=(2, 4, 4), epochs=4, lr=0.2),
-                      'three dense blocks 2,4,4, 4 epochs, lr 0.2'),
+    'quick-244-4ep': (dict(_THREE_BLOCKS, epochs=4), 'three dense blocks 2,4,4, 4 epochs, lr 0.2'),
     # The same with 3 epochs: under the budget by its cost, if the accuracy holds.
-    'quick-244-3ep': (_QUICK.replace(name='quick-244-3ep', convs_per_block=(2, 4, 4), epochs=3, lr=0.2),
-                      'three dense blocks 2,4,4, 3 epochs, lr 0.2'),
+    'quick-244-3ep': (dict(_THREE_BLOCKS, epochs=3), 'three dense blocks 2,4,4, 3 epochs, lr 0.2'),
     # quick-244-3ep is on the budget and 0.001 short: ways to spend the 5 s left, or none.
-    'quick-244-3ep-lr0.3': (_QUICK.replace(name='quick-244-3ep-lr0.3', convs_per_block=(2, 4, 4), epochs=3, lr=0.3),
-                            'three dense blocks 2,4,4, 3 epochs, lr 0.3'),
-    'quick-244-3ep-b96': (_QUICK.replace(name='quick-244-3ep-b96', convs_per_block=(2, 4, 4), epochs=3, lr=0.2,
-                                         batch_size=96), 'three dense blocks 2,4,4, 3 epochs, lr 0.2, batch 96'),
-    'quick-344-3ep': (_QUICK.replace(name='quick-344-3ep', convs_per_block=(3, 4, 4), epochs=3, lr=0.2),
+    'quick-244-3ep-lr0.3': (dict(_THREE_BLOCKS, epochs=3, lr=0.3), 'three dense blocks 2,4,4, 3 epochs, lr 0.3'),
+    'quick-244-3ep-b96': (dict(_THREE_BLOCKS, epochs=3, batch_size=96),
+                          'three dense blocks 2,4,4, 3 epochs, lr 0.2, batch 96'),
+    'quick-344-3ep': (dict(_THREE_BLOCKS, convs_per_block=(3, 4, 4), epochs=3),
                       'three dense blocks 3,4,4, 3 epochs, lr 0.2'),
     # Fashion-MNIST's own 28 px instead of 32: the three blocks work on 7x7, 3x3, 1x1 maps instead of 8x8, 4x4,
     # 2x2 (about a quarter less work per image), which pays for quick-244-4ep's fourth epoch.
-    'quick-244-4ep-28px': (_QUICK.replace(name='quick-244-4ep-28px', convs_per_block=(2, 4, 4), epochs=4, lr=0.2,
-                                          resize=28), 'three dense blocks 2,4,4, 28 px, 4 epochs, lr 0.2'),
+    'quick-244-4ep-28px': (dict(_THREE_BLOCKS, epochs=4, resize=28),
+                           'three dense blocks 2,4,4, 28 px, 4 epochs, lr 0.2'),
     # quick-244-4ep with batches twice as large (and the lr with them): half the steps, and the small operators
     # of the 2x2 and 1x1 maps, whose cost does not grow with the batch, paid half as often.
-    'quick-244-4ep-b256': (_QUICK.replace(name='quick-244-4ep-b256', convs_per_block=(2, 4, 4), epochs=4, lr=0.4,
-                                          batch_size=256), 'three dense blocks 2,4,4, 4 epochs, batch 256, lr 0.4'),
+    'quick-244-4ep-b256': (dict(_THREE_BLOCKS, epochs=4, batch_size=256, lr=0.4),
+                           'three dense blocks 2,4,4, 4 epochs, batch 256, lr 0.4'),
     # quick-244-4ep with plain momentum: MXNet 1.9 updates Nesterov's parameters one call each, plain SGD with
     # momentum several tensors per call (MXNET_OPTIMIZER_AGGREGATION_SIZE), a few percent of a step.
-    'quick-244-4ep-sgd': (_QUICK.replace(name='quick-244-4ep-sgd', convs_per_block=(2, 4, 4), epochs=4, lr=0.2,
-                                         nesterov=False), 'three dense blocks 2,4,4, 4 epochs, lr 0.2, plain momentum'),
+    'quick-244-4ep-sgd': (dict(_THREE_BLOCKS, epochs=4, nesterov=False),
+                          'three dense blocks 2,4,4, 4 epochs, lr 0.2, plain momentum'),
 }
-
+#: name: (the recipe, why); adopting one is its fields in ``d2l_extras.recipes.RECIPES``.
+CANDIDATES = {name: (_QUICK.replace(name=name, **fields), why) for name, (fields, why) in _CHANGES.items()}
 
 def recipe(name: str):
     """The named recipe: the baseline from ``RECIPES`` or a candidate."""

@@ -328,7 +328,7 @@ def _run_epochs(net, trainer, train_iter, test_iter, recipe: Recipe, devices: li
                 changes: list, run: RunFolder | None, display: Display) -> None:
     """Train, evaluate and checkpoint epoch after epoch; record how the run ended in ``history``."""
     from .speedups import fast_concat
-    loss_fn, saved, epoch, before = make_loss(recipe), len(history), len(history), len(history)
+    loss_fn, epoch, before = make_loss(recipe), len(history), len(history)
     try:
         with fast_concat():
             while len(history) < recipe.epochs:
@@ -343,37 +343,36 @@ def _run_epochs(net, trainer, train_iter, test_iter, recipe: Recipe, devices: li
                 history.epochs.append(Epoch(epoch, loss, accuracy, test_acc, time.time() - start, n / train_time))
                 if run is not None:
                     run.save_epoch(net, trainer, recipe, history, changes, devices)
-                    saved = len(history)
                 display.done(history.epochs[-1])
         if run is not None:                     # final.params; on a resume with nothing to train, repairs said
             run.finish(recipe, history, changes, devices, log=display.log if len(history) == before else None)
     except KeyboardInterrupt:
         mx.nd.waitall()                         # let queued operations finish before anyone reads again
-        if run is not None:                     # Ctrl-C may land after checkpoint.json, before `saved` moves
-            saved = run.saved_epochs()
-        del history.epochs[saved if run is not None else len(history):]
+        if run is not None:                     # what the folder's checkpoint holds, whenever Ctrl-C came
+            del history.epochs[run.saved_epochs():]
         history.interrupted = True
-        display.stopped(_interrupted(epoch, saved, recipe, run, len(history)))
-    except Diverged as error:
+        display.stopped(_interrupted(epoch, len(history), recipe, run))
+    except Diverged as error:                   # raised inside an epoch: every complete epoch is saved
         mx.nd.waitall()
-        kept = f'; epoch {saved} is kept in {run.path}' if run is not None and saved else ''
+        kept = f'; epoch {len(history)} is kept in {run.path}' if run is not None and len(history) else ''
         history.diverged = f'{error}{kept}'
         display.stopped(history.diverged, x=error.at)
     finally:
         display.close()
-    if run is not None and (history.diverged or (history.interrupted and saved)):
+    if run is not None and (history.diverged or (history.interrupted and len(history))):
         with contextlib.suppress(Exception):    # the checkpoint is what counts; the metrics say how it ended
             run.save_metrics(recipe, history, changes, devices)
 
 
-def _interrupted(epoch: int, saved: int, recipe: Recipe, run: RunFolder | None, kept: int) -> str:
-    """What Ctrl-C kept, in words for whoever pressed it (a terminal or a notebook)."""
+def _interrupted(epoch: int, kept: int, recipe: Recipe, run: RunFolder | None) -> str:
+    """What Ctrl-C kept (``kept`` complete epochs, in the history and, with a run folder, in its checkpoint), in
+    words for whoever pressed it (a terminal or a notebook)."""
     if run is None:
         return f'interrupted during epoch {epoch}: {kept} complete epoch(s) in the returned history'
-    if saved == recipe.epochs:
-        return (f'interrupted while writing {FINAL}: all {saved} epochs are kept in {run.path}; resuming '
+    if kept == recipe.epochs:
+        return (f'interrupted while writing {FINAL}: all {kept} epochs are kept in {run.path}; resuming '
                 f'(--resume, resume=True) writes it')
-    if saved:
-        return f'interrupted during epoch {epoch}: epoch {saved} kept in {run.path}'
+    if kept:
+        return f'interrupted during epoch {epoch}: epoch {kept} kept in {run.path}'
     return (f'interrupted during epoch {epoch}, before the first checkpoint (at the end of epoch 1): nothing was '
             'saved; start again the same way')
