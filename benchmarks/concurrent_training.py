@@ -23,14 +23,14 @@ import datetime
 import json
 import os
 import pathlib
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from machine import cpu_model   # benchmarks/machine.py, next to this script
+from machine import OtherLoad, cpu_model   # benchmarks/machine.py, next to this script
+from schedule import append_run             # benchmarks/schedule.py
 
 OUT = pathlib.Path(__file__).with_name('concurrent_training.json')
 
@@ -95,17 +95,10 @@ def child(sync: pathlib.Path, copies: int, warmup: int, steps: int) -> dict:
             'img_per_sec': round(recipe.batch_size / median, 1), 'steps': len(step_times)}
 
 
-def busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy since boot (all processes, all cores), from /proc/stat."""
-    user, nice, system, idle, iowait, irq, softirq, steal = map(int, open('/proc/stat').readline().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf('SC_CLK_TCK')
-
-
 def measure(threads: list[str], warmup: int, steps: int, passive: bool) -> dict:
     """Start one process per entry of ``threads`` (a number, or 'auto': the package's default, started once the
     process before it trains); their results, and the cores other processes used meanwhile."""
-    start, busy, ours = time.time(), busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    with tempfile.TemporaryDirectory() as sync:
+    with OtherLoad() as others, tempfile.TemporaryDirectory() as sync:
         procs = []
         for t in threads:
             env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}
@@ -120,12 +113,9 @@ def measure(threads: list[str], warmup: int, steps: int, passive: bool) -> dict:
                                            '--warmup', str(warmup), '--steps', str(steps)],
                                           env=env, stdout=subprocess.PIPE, text=True))
         results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    mine = (after.ru_utime - ours.ru_utime) + (after.ru_stime - ours.ru_stime)
-    others = max(0.0, busy_seconds() - busy - mine) / (time.time() - start)
     return {'run': '+'.join(map(str, threads)), 'passive': passive, 'processes': results,
             'total_img_per_sec': round(sum(r['img_per_sec'] for r in results), 1),
-            'other_processes_cores': round(others, 2)}
+            'other_processes_cores': round(others.cores, 2)}
 
 
 def main() -> None:
@@ -155,9 +145,7 @@ def main() -> None:
     record = {'date': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='minutes'), 'cpu': cpu_model(),
               'cores': os.cpu_count(), 'command': 'python benchmarks/concurrent_training.py ' + ' '.join(sys.argv[1:]),
               'steps': args.steps, 'warmup': args.warmup, 'runs': entries}
-    previous = json.loads(OUT.read_text()) if OUT.is_file() else []
-    from d2l_extras.atomic import write_json
-    write_json(OUT, previous + [record])
+    append_run(OUT, record)
 
 
 if __name__ == '__main__':

@@ -17,7 +17,6 @@ import argparse
 import datetime
 import json
 import os
-import resource
 import sys
 from pathlib import Path
 

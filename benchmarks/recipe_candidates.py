@@ -33,9 +33,8 @@ import tempfile
 # d2l_extras (the repository) and schedule.py (this folder), when run from anywhere or loaded by a test
 sys.path[:0] = [str(pathlib.Path(__file__).resolve().parents[i]) for i in (1, 0)]
 
-from d2l_extras.atomic import write_json  # noqa: E402
 from d2l_extras.recipes import RECIPES  # noqa: E402
-from schedule import load_runs  # noqa: E402 - benchmarks/schedule.py, next to this script
+from schedule import append_run, load_runs  # noqa: E402 - benchmarks/schedule.py, next to this script
 
 HERE = pathlib.Path(__file__).resolve().parent
 OUT = HERE / 'recipe_candidates.json'
@@ -202,7 +201,7 @@ def main() -> None:
             print('every run of the schedule is there')
         else:
             entry = run(*todo)
-            write_json(OUT, load_runs(OUT) + [entry])
+            append_run(OUT, entry)
             print(f'{todo[0]} seed {todo[1]}: {entry["test_acc"][-1]:.4f} after {entry["wall_sec"][-1]:.1f} s '
                   f'(other processes {entry["other_processes_cores"]:.2f} cores)')
     print(table(load_runs(OUT)))

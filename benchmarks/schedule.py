@@ -17,6 +17,11 @@ def load_runs(path: pathlib.Path) -> list[dict]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
+def append_run(path: pathlib.Path, entry: dict) -> None:
+    """Add ``entry`` at the end of the list in ``path`` (atomically: the file holds the old list or the new one)."""
+    write_json(path, load_runs(path) + [entry])
+
+
 def run_missing(path: pathlib.Path, todo: Iterable[tuple[str, int]], run: Callable[[str, int], dict],
                 key: str) -> None:
     """Run each (name, seed) of ``todo`` that ``path`` holds no entry for (``entry[key] == name``) and append
@@ -26,6 +31,6 @@ def run_missing(path: pathlib.Path, todo: Iterable[tuple[str, int]], run: Callab
         if any(r[key] == name and r['seed'] == seed for r in results):
             continue
         entry = run(name, seed)
-        write_json(path, results + [entry])
+        append_run(path, entry)
         accs = [round(e['test_acc'], 4) for e in entry['history']['epochs']]
         print(f'{name} seed {seed}: test accuracy by epoch {accs}, {entry["wall_sec"]} s', flush=True)

@@ -153,7 +153,7 @@ def main() -> None:
                         help='the recipe with a field changed, e.g. convs_per_block=2,2,4,4 or batch_size=256')
     args = parser.parse_args()
 
-    from mxnet import autograd, gluon, npx
+    from mxnet import autograd, npx
     from d2l_extras.data import BatchLoader, load_arrays
     from d2l_extras.history import History
     from d2l_extras.recipes import build_model, get_recipe
